@@ -20,16 +20,17 @@
 #define WEFT_NET_MAX_ADDRS WEFT_CFG_MAX_ADDRS
 #define WEFT_NET_MAX_ROUTES (WEFT_CFG_MAX_ROUTES + WEFT_NET_MAX_IFACES * (WEFT_NET_MAX_ADDRS + 1))
 
+/* Field names avoid ip6_plen/ip4_plen: <netinet/ip6.h> defines ip6_plen as a macro. */
 struct weft_iface {
 	uint16_t port;      /* weft port index (config order), not a DPDK port id */
 	uint8_t mac[6];
 	uint16_t mtu;
 	unsigned n_ip4;
 	uint32_t ip4[WEFT_NET_MAX_ADDRS];  /* network byte order */
-	uint8_t ip4_plen[WEFT_NET_MAX_ADDRS];
+	uint8_t ip4_prefixlen[WEFT_NET_MAX_ADDRS];
 	unsigned n_ip6;                    /* includes the link-local address, always ip6[0] */
 	uint8_t ip6[WEFT_NET_MAX_ADDRS + 1][16];
-	uint8_t ip6_plen[WEFT_NET_MAX_ADDRS + 1];
+	uint8_t ip6_prefixlen[WEFT_NET_MAX_ADDRS + 1];
 };
 
 struct weft_route4 {
