@@ -20,6 +20,7 @@
 #define WEFT_CFG_MAX_EAL_ARGS 32
 #define WEFT_CFG_NAME_LEN 32
 #define WEFT_CFG_ERR_LEN 512
+#define WEFT_CFG_MAX_SIZE (4u << 20) /* largest config accepted, file or API body */
 
 enum weft_port_driver {
 	WEFT_DRV_AF_PACKET,
@@ -139,5 +140,12 @@ char *weft_ip_fmt(const struct weft_ip *ip, char *buf, size_t len);
 bool weft_prefix_contains(const struct weft_prefix *p, const struct weft_ip *addr);
 
 const char *weft_driver_name(enum weft_port_driver d);
+
+/** Driver by its config name ("af_packet", ...). Returns 0, or -1 for an unknown name. */
+int weft_driver_parse(const char *s, enum weft_port_driver *d);
+/** Format "198.18.0.0/15" into buf (at least 52 bytes). Returns buf. */
+char *weft_prefix_fmt(const struct weft_prefix *p, char *buf, size_t len);
+/** Fill one port with the defaults a port entry starts from (mtu 1500, 1024 descriptors, fault seed 1). */
+void weft_port_cfg_defaults(struct weft_port_cfg *p);
 
 #endif
