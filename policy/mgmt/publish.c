@@ -1,1 +1,114 @@
-/* placeholder */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <rte_errno.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+
+#include "policy/mgmt/publish.h"
+
+#define DQ_SIZE 64
+
+struct weft_snapshot *weft_snapshot_alloc(void)
+{
+	return calloc(1, sizeof(struct weft_snapshot));
+}
+
+void weft_snapshot_free(struct weft_snapshot *s)
+{
+	free(s);
+}
+
+static void dq_free(void *ctx, void *e, unsigned n)
+{
+	struct weft_publisher *p = ctx;
+	struct weft_snapshot **arr = e;
+
+	for (unsigned i = 0; i < n; i++) {
+		weft_snapshot_free(arr[i]);
+		p->freed++;
+	}
+}
+
+int weft_publisher_init(struct weft_publisher *p, unsigned n_workers, char *err, size_t errlen)
+{
+	size_t sz = rte_rcu_qsbr_get_memsize(n_workers);
+
+	memset(p, 0, sizeof(*p));
+	p->qsbr = rte_zmalloc("weft_qsbr", sz, RTE_CACHE_LINE_SIZE);
+	if (p->qsbr == NULL || rte_rcu_qsbr_init(p->qsbr, n_workers) != 0) {
+		snprintf(err, errlen, "rcu: cannot allocate QSBR state for %u workers", n_workers);
+		rte_free(p->qsbr);
+		p->qsbr = NULL;
+		return -1;
+	}
+	struct rte_rcu_qsbr_dq_parameters prm = {
+		.name = "weft_snap_dq",
+		.flags = RTE_RCU_QSBR_DQ_MT_UNSAFE, /* only the management thread touches it */
+		.size = DQ_SIZE,
+		.esize = sizeof(struct weft_snapshot *),
+		.trigger_reclaim_limit = 1,
+		.max_reclaim_size = DQ_SIZE,
+		.free_fn = dq_free,
+		.p = p,
+		.v = p->qsbr,
+	};
+	p->dq = rte_rcu_qsbr_dq_create(&prm);
+	if (p->dq == NULL) {
+		snprintf(err, errlen, "rcu: cannot create defer queue: %s", rte_strerror(rte_errno));
+		rte_free(p->qsbr);
+		p->qsbr = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int weft_publish(struct weft_publisher *p, struct weft_snapshot *s)
+{
+	struct weft_snapshot *old = (struct weft_snapshot *)p->slot;
+
+	s->version = p->version + 1;
+	/*
+	 * Release: the snapshot's contents are written before the pointer
+	 * becomes visible; pairs with the worker's acquire load.
+	 */
+	__atomic_store_n(&p->slot, s, __ATOMIC_RELEASE);
+	p->version = s->version;
+	if (old == NULL)
+		return 0;
+	/*
+	 * The enqueue records the QSBR token after the store above, so no
+	 * worker that could have loaded old is counted as past the grace
+	 * period before it reports again.
+	 */
+	if (rte_rcu_qsbr_dq_enqueue(p->dq, &old) != 0) {
+		/* Queue full even after reclaiming: wait out a grace period once. */
+		rte_rcu_qsbr_synchronize(p->qsbr, RTE_QSBR_THRID_INVALID);
+		weft_snapshot_free(old);
+		p->freed++;
+	}
+	return 0;
+}
+
+void weft_publisher_reclaim(struct weft_publisher *p)
+{
+	unsigned freed, pending, avail;
+
+	if (p->dq != NULL)
+		rte_rcu_qsbr_dq_reclaim(p->dq, DQ_SIZE, &freed, &pending, &avail);
+}
+
+void weft_publisher_fini(struct weft_publisher *p)
+{
+	if (p->dq != NULL) {
+		/* Workers are offline: every grace period is over. */
+		rte_rcu_qsbr_dq_delete(p->dq);
+		p->dq = NULL;
+	}
+	weft_snapshot_free((struct weft_snapshot *)p->slot);
+	p->slot = NULL;
+	rte_free(p->qsbr);
+	p->qsbr = NULL;
+}
