@@ -1,1 +1,268 @@
-int main(void) { return 0; }
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * weftd: start-up and shutdown. The order matters: config first (so a bad
+ * file never touches the machine), then EAL, ports, workers' state, the
+ * first snapshot, the admin API, and only then the workers' loops.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_ring.h>
+
+#include "dataplane/net/net.h"
+#include "dataplane/worker.h"
+#include "drivers/port.h"
+#include "policy/admin.h"
+#include "policy/mgmt/mgmt.h"
+
+volatile sig_atomic_t weft_sig_stop;
+volatile sig_atomic_t weft_sig_reload;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		weft_sig_reload = 1;
+	else
+		weft_sig_stop = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: weftd -c FILE [-- EAL arguments]\n"
+		   "       weftd --validate FILE\n"
+		   "\n"
+		   "  -c, --config FILE    run with this configuration (YAML)\n"
+		   "      --validate FILE  check a configuration and exit (0 valid, 1 not)\n"
+		   "  -h, --help           this text\n"
+		   "\n"
+		   "Signals: SIGHUP reloads the configuration file; SIGINT and SIGTERM stop.\n");
+}
+
+static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%.400s: cannot read: %s", path, strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8192;
+			char *nb = realloc(buf, cap + 1);
+			if (nb == NULL) {
+				free(buf);
+				fclose(f);
+				snprintf(err, errlen, "%s: out of memory", path);
+				return NULL;
+			}
+			buf = nb;
+		}
+		size_t r = fread(buf + n, 1, cap - n, f);
+		n += r;
+		if (r == 0)
+			break;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static int setup_workers(struct weft_mgmt *m, char *err, size_t errlen)
+{
+	unsigned nw = m->n_workers;
+	unsigned nports = weft_port_count();
+
+	m->workers = rte_zmalloc("weft_workers", sizeof(struct weft_worker) * nw, RTE_CACHE_LINE_SIZE);
+	m->ctrs = rte_zmalloc("weft_ctrs", sizeof(struct weft_worker_counters) * nw, RTE_CACHE_LINE_SIZE);
+	if (m->workers == NULL || m->ctrs == NULL) {
+		snprintf(err, errlen, "cannot allocate worker state");
+		return -1;
+	}
+	for (unsigned i = 0; i < nw; i++) {
+		struct weft_worker *w = &m->workers[i];
+		unsigned lcore = i + 1; /* lcore 0 is the management thread (see drivers/eal.c) */
+		int socket = weft_lcore_socket(lcore);
+		char name[RTE_RING_NAMESIZE];
+
+		w->id = i;
+		w->lcore = lcore;
+		w->n_workers = nw;
+		w->peers = m->workers;
+		w->ctr = &m->ctrs[i];
+		w->pool = weft_port_pool(socket);
+		w->snap_slot = &m->pub.slot;
+		w->qsbr = m->pub.qsbr;
+		w->hz = rte_get_tsc_hz();
+		w->running = &m->running;
+		w->n_ports = (uint16_t)nports;
+		if (nw > 1) {
+			snprintf(name, sizeof(name), "weft_inbox%u", i);
+			w->inbox = rte_ring_create(name, 4096, socket, RING_F_SC_DEQ);
+			snprintf(name, sizeof(name), "weft_neigh%u", i);
+			w->neigh_in = rte_ring_create(name, 1024, socket, RING_F_SC_DEQ);
+			if (w->inbox == NULL || w->neigh_in == NULL) {
+				snprintf(err, errlen, "worker %u: cannot create rings", i);
+				return -1;
+			}
+		}
+		if (net_neigh_init(w) != 0) {
+			snprintf(err, errlen, "worker %u: cannot allocate the neighbour table", i);
+			return -1;
+		}
+	}
+	/*
+	 * Queue ownership: with RSS every worker polls its own queue of every
+	 * port; a single-queue port is polled by worker 0, which dispatches.
+	 */
+	for (uint16_t p = 0; p < nports; p++) {
+		const struct weft_port_info *pi = weft_port_info(p);
+		if (pi->n_rxq >= nw) {
+			for (unsigned i = 0; i < nw; i++) {
+				struct weft_worker *w = &m->workers[i];
+				w->rxq[w->n_rxq++] = (struct weft_rxq){.port = p, .queue = (uint16_t)i};
+			}
+		} else {
+			struct weft_worker *w = &m->workers[0];
+			w->rxq[w->n_rxq++] = (struct weft_rxq){.port = p, .queue = 0, .dispatch = nw > 1};
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"validate", required_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	static struct weft_mgmt m; /* large: keep it off the stack */
+	char err[WEFT_CFG_ERR_LEN];
+	const char *cfg_path = NULL, *validate = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': cfg_path = optarg; break;
+		case 'V': validate = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+
+	if (validate != NULL) {
+		struct weft_config *cfg = malloc(sizeof(*cfg));
+		if (cfg == NULL)
+			return 1;
+		int rc = weft_config_load(validate, cfg, err, sizeof(err));
+		if (rc == 0)
+			printf("%s: valid\n", validate);
+		else
+			fprintf(stderr, "%s\n", err);
+		free(cfg);
+		return rc == 0 ? 0 : 1;
+	}
+	if (cfg_path == NULL) {
+		usage(stderr);
+		return 2;
+	}
+
+	size_t len;
+	char *text = read_file(cfg_path, &len, err, sizeof(err));
+	if (text == NULL || weft_config_parse(text, len, cfg_path, &m.cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "weftd: %s\n", err);
+		free(text);
+		return 1;
+	}
+	snprintf(m.cfg_path, sizeof(m.cfg_path), "%s", cfg_path);
+	m.cfg_hash = weft_hash_bytes(text, len);
+	free(text);
+	m.n_workers = m.cfg.eal.n_workers;
+	m.started_at = time(NULL);
+
+	/* Everything after "--" goes to the EAL. */
+	if (weft_eal_start(&m.cfg, argv[0], argc - optind, argv + optind, err, sizeof(err)) != 0) {
+		fprintf(stderr, "weftd: %s\n", err);
+		return 1;
+	}
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int rc = 1;
+	if (weft_ports_start(&m.cfg, m.n_workers, err, sizeof(err)) != 0) {
+		fprintf(stderr, "weftd: %s\n", err);
+		goto out_eal;
+	}
+	if (weft_publisher_init(&m.pub, m.n_workers, err, sizeof(err)) != 0 ||
+	    setup_workers(&m, err, sizeof(err)) != 0) {
+		fprintf(stderr, "weftd: %s\n", err);
+		goto out_ports;
+	}
+	struct weft_snapshot *s = weft_mgmt_compile(&m.cfg, m.cfg_hash, err, sizeof(err));
+	if (s == NULL) {
+		fprintf(stderr, "weftd: %s\n", err);
+		goto out_ports;
+	}
+	weft_publish(&m.pub, s);
+	m.applied_at = s->applied_at;
+	if (weft_mgmt_admin_open(&m, err, sizeof(err)) != 0) {
+		fprintf(stderr, "weftd: %s\n", err);
+		goto out_ports;
+	}
+
+	m.running = true;
+	for (unsigned i = 0; i < m.n_workers; i++) {
+		if (rte_eal_remote_launch(weft_worker_main, &m.workers[i], m.workers[i].lcore) != 0) {
+			fprintf(stderr, "weftd: cannot launch worker %u on lcore %u\n", i, m.workers[i].lcore);
+			weft_sig_stop = 1;
+			break;
+		}
+	}
+	for (unsigned p = 0; p < weft_port_count(); p++) {
+		const struct weft_port_info *pi = weft_port_info((uint16_t)p);
+		fprintf(stderr,
+			"weftd: port %s: mac %02x:%02x:%02x:%02x:%02x:%02x, %u rx / %u tx queues%s, mtu %u\n",
+			pi->name, pi->mac[0], pi->mac[1], pi->mac[2], pi->mac[3], pi->mac[4], pi->mac[5],
+			pi->n_rxq, pi->n_txq, pi->rss ? " (rss)" : " (software dispatch)", pi->mtu);
+	}
+	fprintf(stderr, "weftd: %u worker(s) running; admin on port %u\n", m.n_workers,
+		(unsigned)weft_admin_port(m.admin));
+
+	weft_mgmt_loop(&m);
+	rc = 0;
+
+	fprintf(stderr, "weftd: stopping\n");
+	__atomic_store_n(&m.running, false, __ATOMIC_RELAXED);
+	rte_eal_mp_wait_lcore();
+	weft_admin_close(m.admin);
+	for (unsigned i = 0; i < m.n_workers; i++) {
+		net_neigh_free(&m.workers[i]);
+		rte_ring_free(m.workers[i].inbox);
+		rte_ring_free(m.workers[i].neigh_in);
+	}
+	weft_publisher_fini(&m.pub);
+out_ports:
+	weft_ports_stop();
+out_eal:
+	rte_eal_cleanup();
+	return rc;
+}

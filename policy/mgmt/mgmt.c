@@ -1,1 +1,279 @@
-/* placeholder */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The management loop and the admin API handlers.
+ *
+ * Everything here runs on the management thread: admin requests, the
+ * once-a-second counter sampling, configuration reloads and RCU
+ * reclamation. It may block (poll, file reads); the workers never wait for
+ * it, because all it shares with them is the snapshot slot (written here
+ * with a release store) and the counters (read here with relaxed loads).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "drivers/port.h"
+#include "policy/admin.h"
+#include "policy/buf.h"
+#include "policy/mgmt/mgmt.h"
+#include "policy/stats.h"
+
+uint64_t weft_hash_bytes(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+struct weft_snapshot *weft_mgmt_compile(const struct weft_config *cfg, uint64_t hash, char *err,
+					size_t errlen)
+{
+	uint8_t macs[WEFT_CFG_MAX_PORTS][6];
+	struct weft_snapshot *s = weft_snapshot_alloc();
+
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory compiling the configuration");
+		return NULL;
+	}
+	for (unsigned i = 0; i < cfg->n_ports; i++)
+		memcpy(macs[i], weft_port_info((uint16_t)i)->mac, 6);
+	if (weft_net_compile(cfg, (const uint8_t(*)[6])macs, &s->net, err, errlen) != 0) {
+		weft_snapshot_free(s);
+		return NULL;
+	}
+	s->hash = hash;
+	s->applied_at = time(NULL);
+	return s;
+}
+
+/*
+ * Ports, EAL and admin settings are bound when weftd starts; a reload may
+ * change addresses, gateways and routes. Returns NULL when nothing
+ * restart-bound changed, else the name of the first thing that did.
+ */
+static const char *restart_bound_change(const struct weft_config *old, const struct weft_config *nw,
+					char *buf, size_t len)
+{
+	if (memcmp(&old->eal, &nw->eal, sizeof(old->eal)) != 0)
+		return "eal";
+	if (memcmp(&old->admin, &nw->admin, sizeof(old->admin)) != 0)
+		return "admin";
+	if (old->n_ports != nw->n_ports)
+		return "ports (number of ports)";
+	for (unsigned i = 0; i < old->n_ports; i++) {
+		struct weft_port_cfg a = old->ports[i], b = nw->ports[i];
+		/* Blank out what may change, compare the rest. */
+		b.n_addrs = a.n_addrs;
+		memcpy(b.addrs, a.addrs, sizeof(a.addrs));
+		b.has_gw4 = a.has_gw4;
+		b.gw4 = a.gw4;
+		b.has_gw6 = a.has_gw6;
+		b.gw6 = a.gw6;
+		b.line = a.line;
+		if (memcmp(&a, &b, sizeof(a)) != 0) {
+			snprintf(buf, len, "ports[%u] (%s): only addresses, gateway and gateway6", i, a.name);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+static void record_rejection(struct weft_mgmt *m, const char *err)
+{
+	m->rejected_count++;
+	m->rejected_at = time(NULL);
+	snprintf(m->rejected_error, sizeof(m->rejected_error), "%s", err);
+	fprintf(stderr, "weftd: configuration rejected, still serving version %lu: %s\n",
+		(unsigned long)m->pub.version, err);
+}
+
+int weft_mgmt_apply(struct weft_mgmt *m, const char *text, size_t len, const char *name, char *err,
+		    size_t errlen)
+{
+	struct weft_config *cfg = malloc(sizeof(*cfg));
+	char why[160];
+	int rc = -1;
+
+	if (cfg == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (weft_config_parse(text, len, name, cfg, err, errlen) != 0)
+		goto out;
+	const char *changed = restart_bound_change(&m->cfg, cfg, why, sizeof(why));
+	if (changed != NULL) {
+		snprintf(err, errlen, "%s: changing %s needs a restart of weftd", name, changed);
+		goto out;
+	}
+	uint64_t hash = weft_hash_bytes(text, len);
+	struct weft_snapshot *s = weft_mgmt_compile(cfg, hash, err, errlen);
+	if (s == NULL)
+		goto out;
+	weft_publish(&m->pub, s);
+	m->cfg = *cfg;
+	m->cfg_hash = hash;
+	m->applied_at = s->applied_at;
+	fprintf(stderr, "weftd: configuration version %lu applied from %s\n", (unsigned long)s->version,
+		name);
+	rc = 0;
+out:
+	if (rc != 0)
+		record_rejection(m, err);
+	free(cfg);
+	return rc;
+}
+
+static void reload_file(struct weft_mgmt *m)
+{
+	char err[WEFT_CFG_ERR_LEN];
+	FILE *f = fopen(m->cfg_path, "rb");
+	struct weft_buf b;
+
+	weft_buf_init(&b);
+	if (f == NULL) {
+		snprintf(err, sizeof(err), "%.400s: cannot read: %s", m->cfg_path, strerror(errno));
+		record_rejection(m, err);
+		return;
+	}
+	char chunk[8192];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		weft_buf_append(&b, chunk, n);
+	fclose(f);
+	weft_mgmt_apply(m, b.len ? b.data : "", b.len, m->cfg_path, err, sizeof(err));
+	weft_buf_free(&b);
+}
+
+static void fill_view(struct weft_mgmt *m, struct weft_stats_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->n_workers = m->n_workers;
+	for (unsigned i = 0; i < m->n_workers; i++) {
+		v->workers[i] = &m->ctrs[i];
+		v->worker_lcore[i] = m->workers[i].lcore;
+	}
+	v->n_ports = weft_port_count();
+	for (unsigned p = 0; p < v->n_ports; p++) {
+		struct weft_stats_port *sp = &v->ports[p];
+		struct weft_port_hw_stats hw;
+
+		snprintf(sp->name, sizeof(sp->name), "%s", weft_port_info((uint16_t)p)->name);
+		snprintf(sp->driver, sizeof(sp->driver), "%s", weft_driver_name(m->cfg.ports[p].driver));
+		if (weft_port_hw_stats((uint16_t)p, &hw) == 0) {
+			sp->link_up = hw.link_up;
+			sp->speed_mbps = hw.link_speed_mbps;
+			sp->ipackets = hw.ipackets;
+			sp->opackets = hw.opackets;
+			sp->ibytes = hw.ibytes;
+			sp->obytes = hw.obytes;
+			sp->imissed = hw.imissed;
+			sp->ierrors = hw.ierrors;
+			sp->oerrors = hw.oerrors;
+			sp->rx_nombuf = hw.rx_nombuf;
+		}
+	}
+	v->config_version = m->pub.version;
+	v->uptime_s = (uint64_t)(time(NULL) - m->started_at);
+	weft_stats_sampler_apply(&m->sampler, v);
+}
+
+static void iso_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void config_status(struct weft_mgmt *m, struct weft_buf *o)
+{
+	char t[32];
+
+	iso_time(m->applied_at, t, sizeof(t));
+	weft_buf_printf(o, "{\"version\":%lu,\"hash\":\"%016lx\",\"applied_at\":\"%s\",\"source\":",
+			(unsigned long)m->pub.version, (unsigned long)m->cfg_hash, t);
+	weft_buf_json_str(o, m->cfg_path);
+	weft_buf_printf(o, ",\"rejected_count\":%lu,\"last_rejected\":", (unsigned long)m->rejected_count);
+	if (m->rejected_count == 0) {
+		weft_buf_puts(o, "null}\n");
+		return;
+	}
+	iso_time(m->rejected_at, t, sizeof(t));
+	weft_buf_printf(o, "{\"at\":\"%s\",\"error\":", t);
+	weft_buf_json_str(o, m->rejected_error);
+	weft_buf_puts(o, "}}\n");
+}
+
+static void handle(const struct weft_admin_req *req, struct weft_admin_resp *resp, void *ctx)
+{
+	struct weft_mgmt *m = ctx;
+	bool get = strcmp(req->method, "GET") == 0;
+
+	if (strcmp(req->path, "/ready") == 0 && get) {
+		bool ready = __atomic_load_n(&m->running, __ATOMIC_RELAXED) && m->pub.slot != NULL;
+		resp->status = ready ? 200 : 503;
+		weft_buf_puts(&resp->body, ready ? "LIVE\n" : "NOT READY\n");
+	} else if (strcmp(req->path, "/stats") == 0 && get) {
+		struct weft_stats_view v;
+		fill_view(m, &v);
+		resp->content_type = "application/json";
+		weft_stats_json(&v, &resp->body);
+	} else if (strcmp(req->path, "/stats/prometheus") == 0 && get) {
+		struct weft_stats_view v;
+		fill_view(m, &v);
+		resp->content_type = "text/plain; version=0.0.4";
+		weft_stats_prometheus(&v, &resp->body);
+	} else if (strcmp(req->path, "/config/status") == 0 && get) {
+		resp->content_type = "application/json";
+		config_status(m, &resp->body);
+	} else if (strcmp(req->path, "/config") == 0 && strcmp(req->method, "POST") == 0) {
+		char err[WEFT_CFG_ERR_LEN];
+		if (weft_mgmt_apply(m, req->body, req->body_len, "POST /config", err, sizeof(err)) == 0) {
+			weft_buf_printf(&resp->body, "applied version %lu\n", (unsigned long)m->pub.version);
+		} else {
+			resp->status = 400;
+			weft_buf_printf(&resp->body, "rejected: %s\n", err);
+		}
+	} else if (strcmp(req->path, "/") == 0 && get) {
+		weft_buf_puts(&resp->body, "weftd admin: /ready /stats /stats/prometheus /config/status "
+					   "POST /config\n");
+	} else {
+		resp->status = 404;
+		weft_buf_puts(&resp->body, "not found\n");
+	}
+}
+
+int weft_mgmt_admin_open(struct weft_mgmt *m, char *err, size_t errlen)
+{
+	m->admin = weft_admin_open(&m->cfg.admin, handle, m, err, errlen);
+	return m->admin != NULL ? 0 : -1;
+}
+
+void weft_mgmt_loop(struct weft_mgmt *m)
+{
+	struct timespec last, now;
+
+	weft_stats_sampler_init(&m->sampler);
+	clock_gettime(CLOCK_MONOTONIC, &last);
+	while (!weft_sig_stop) {
+		weft_admin_poll(m->admin, 100);
+		if (weft_sig_reload) {
+			weft_sig_reload = 0;
+			reload_file(m);
+		}
+		weft_publisher_reclaim(&m->pub);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > last.tv_sec) {
+			struct weft_stats_view v;
+			fill_view(m, &v);
+			weft_stats_sample(&m->sampler, &v);
+			last = now;
+		}
+	}
+}
