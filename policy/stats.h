@@ -1,1 +1,140 @@
-/* placeholder */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Statistics: a plain view of everything worth reporting, and the two
+ * renderers the admin API serves (JSON for /stats, the Prometheus text format
+ * 0.0.4 for /stats/prometheus).
+ *
+ * The management thread fills a struct weft_stats_view: pointers to the live
+ * per-worker counters (read here with WEFT_CTR_READ, never written), the
+ * device counters and link state it got from the port layer, and a few
+ * process-wide numbers. No DPDK types appear, so the renderers unit-test
+ * with hand-made counters.
+ *
+ * Worker busy percentages need two readings apart in time, so they come from
+ * a sampler the management thread feeds once a second:
+ *
+ *     weft_stats_sample(&sampler, &view);          // every second
+ *     ...
+ *     weft_stats_sampler_apply(&sampler, &view);   // before rendering
+ *     weft_stats_prometheus(&view, &resp->body);
+ */
+#ifndef WEFT_POLICY_STATS_H
+#define WEFT_POLICY_STATS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dataplane/counters.h"
+#include "policy/buf.h"
+
+/* Device-level counters and link state of one port, as the NIC reports them. */
+struct weft_stats_port {
+	char name[32];       /* the port's name from the config; "" renders as "p<index>" */
+	char driver[16];     /* af_packet, tap, pci, ... */
+	bool link_up;
+	uint32_t speed_mbps; /* 0 when unknown */
+	uint64_t ipackets;   /* received by the device */
+	uint64_t opackets;   /* transmitted by the device */
+	uint64_t ibytes;
+	uint64_t obytes;
+	uint64_t imissed;    /* dropped by the device: rx queue full */
+	uint64_t ierrors;    /* received with errors */
+	uint64_t oerrors;    /* failed to transmit */
+	uint64_t rx_nombuf;  /* dropped by the driver: no mbuf to receive into */
+};
+
+/*
+ * Everything the renderers report. Index i of workers[], worker_lcore[] and
+ * busy_pct[] is worker i (the "worker" label); index i of ports[] is weft port
+ * i, which is also the index into each worker's counters.port[]. Software
+ * port counters (what the workers counted) are summed over the workers here;
+ * device counters come from ports[].
+ */
+struct weft_stats_view {
+	unsigned n_workers;                                         /* <= WEFT_MAX_WORKERS */
+	const struct weft_worker_counters *workers[WEFT_MAX_WORKERS]; /* NULL entries are skipped */
+	unsigned worker_lcore[WEFT_MAX_WORKERS];
+	double busy_pct[WEFT_MAX_WORKERS]; /* 0..100, see weft_stats_sampler_apply() */
+
+	unsigned n_ports; /* <= WEFT_MAX_PORTS */
+	struct weft_stats_port ports[WEFT_MAX_PORTS];
+
+	uint64_t config_version; /* version of the snapshot the workers run */
+	uint64_t uptime_s;       /* seconds since weftd started */
+};
+
+/*
+ * Previous busy/idle cycle readings per worker and the busy percentage over
+ * the last window. Zero-initialise it or call weft_stats_sampler_init().
+ */
+struct weft_stats_sampler {
+	bool primed[WEFT_MAX_WORKERS];
+	uint64_t busy[WEFT_MAX_WORKERS];
+	uint64_t idle[WEFT_MAX_WORKERS];
+	double busy_pct[WEFT_MAX_WORKERS];
+};
+
+void weft_stats_sampler_init(struct weft_stats_sampler *s);
+
+/**
+ * Take one reading of every worker's busy and idle cycle counters and set
+ * s->busy_pct[i] = 100 * dbusy / (dbusy + didle) over the window since the
+ * previous call. The first call measures since the worker started. A window
+ * in which the worker completed no iteration reports 0; a counter that went
+ * backwards (worker restarted) starts a new window from zero.
+ */
+void weft_stats_sample(struct weft_stats_sampler *s, const struct weft_stats_view *v);
+
+/** Copy the sampler's busy percentages into v->busy_pct[]. */
+void weft_stats_sampler_apply(const struct weft_stats_sampler *s, struct weft_stats_view *v);
+
+/**
+ * Render v as one JSON object (appended to out):
+ *
+ *   {"config_version":N, "uptime_seconds":N,
+ *    "drops":{"<reason>":N, ...},          every reason, summed over workers
+ *    "events":{"<event>":N, ...},          every event, summed over workers
+ *    "workers":[{"worker":0, "lcore":1, "busy_pct":12.5, "iterations":N,
+ *                "drops":{...}, "events":{...}}, ...],
+ *    "ports":[{"port":0, "name":"p0", "driver":"tap", "link_up":true,
+ *              "speed_mbps":N, "rx_packets":N, "tx_packets":N, "rx_bytes":N,
+ *              "tx_bytes":N,                  software, summed over workers
+ *              "device":{"rx_packets":N, "tx_packets":N, "rx_bytes":N,
+ *                        "tx_bytes":N, "rx_missed":N, "rx_errors":N,
+ *                        "tx_errors":N, "rx_nombuf":N}}, ...]}
+ *
+ * @return 0, or -1 when out ran out of memory (out->failed)
+ */
+int weft_stats_json(const struct weft_stats_view *v, struct weft_buf *out);
+
+/**
+ * Render v in the Prometheus text exposition format 0.0.4 (appended to out;
+ * serve with content type WEFT_STATS_PROM_CONTENT_TYPE). Each family has one
+ * HELP and one TYPE line followed by its samples:
+ *
+ *   weft_drops_total{worker,reason}            counter, every reason x worker
+ *   weft_events_total{worker,event}            counter, every event x worker
+ *   weft_port_{rx,tx}_{packets,bytes}_total{port}            counter, software
+ *   weft_port_device_{rx,tx}_{packets,bytes}_total{port}     counter, device
+ *   weft_port_device_rx_missed_total{port}     counter
+ *   weft_port_device_rx_errors_total{port}     counter
+ *   weft_port_device_tx_errors_total{port}     counter
+ *   weft_port_rx_nombuf_total{port}            counter
+ *   weft_port_link_up{port}                    gauge, 0 or 1
+ *   weft_port_link_speed_mbps{port}            gauge
+ *   weft_worker_busy_percent{worker,lcore}     gauge
+ *   weft_worker_iterations_total{worker}       counter
+ *   weft_config_version                        gauge
+ *   weft_uptime_seconds                        gauge
+ *
+ * @return 0, or -1 when out ran out of memory (out->failed)
+ */
+int weft_stats_prometheus(const struct weft_stats_view *v, struct weft_buf *out);
+
+#define WEFT_STATS_PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define WEFT_STATS_JSON_CONTENT_TYPE "application/json"
+
+/** Append s as a Prometheus label value body (no quotes): \ " and newline escaped. */
+int weft_stats_prom_label(struct weft_buf *out, const char *s);
+
+#endif
