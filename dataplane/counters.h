@@ -58,8 +58,10 @@
 	X(ND_MALFORMED, "nd_malformed", "neighbour discovery message malformed (RFC 4861 7.1.1)") \
 	X(ND_BAD_HOP_LIMIT, "nd_bad_hop_limit", "neighbour discovery hop limit is not 255")        \
 	X(ND_NOT_FOR_US, "nd_not_for_us", "neighbour solicitation for an address not ours")        \
+	X(ND_TARGET_OURS, "nd_target_ours", "neighbour advertisement claims one of our addresses") \
 	X(NEIGH_QUEUE_FULL, "neigh_queue_full", "packet waiting for address resolution over the queue bound") \
 	X(NEIGH_TIMEOUT, "neigh_timeout", "address resolution failed; waiting packet dropped")     \
+	X(NEIGH_TABLE_FULL, "neigh_table_full", "neighbour table full; packet needing resolution dropped") \
 	X(TCP_NO_LISTENER, "tcp_no_listener", "TCP segment for a port without a listener")         \
 	X(UDP_NO_LISTENER, "udp_no_listener", "UDP datagram for a port without a listener")        \
 	X(TX_FULL, "tx_full", "transmit queue full")                                               \
@@ -74,6 +76,7 @@
 	X(ARP_REPLY_IN, "arp_reply_in", "ARP replies received")                                    \
 	X(ARP_REQUEST_OUT, "arp_request_out", "ARP requests sent")                                 \
 	X(ARP_REPLY_OUT, "arp_reply_out", "ARP replies sent")                                      \
+	X(ARP_GRATUITOUS_IN, "arp_gratuitous_in", "gratuitous ARP announcements received")         \
 	X(ICMP_ECHO_IN, "icmp_echo_in", "ICMP echo requests received")                            \
 	X(ICMP_ECHO_OUT, "icmp_echo_out", "ICMP echo replies sent")                                \
 	X(ND_NS_IN, "nd_ns_in", "neighbour solicitations received")                                \
