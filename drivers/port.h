@@ -23,16 +23,41 @@ struct weft_port_info {
 	uint16_t port_id;  /* DPDK port id */
 	uint8_t mac[6];
 	int socket;        /* NUMA node of the device, -1 if unknown */
-	uint16_t n_rxq;    /* n_workers when the PMD spreads by RSS, else 1 */
+	/*
+	 * Receive queues, all of which must be polled: worker w polls queue w
+	 * for w < n_rxq. n_workers when the device spreads frames over queues
+	 * (by RSS, or by a kernel hash for af_packet, af_xdp, tap, memif and
+	 * the per-queue loops of ring), else 1.
+	 */
+	uint16_t n_rxq;
 	uint16_t n_txq;    /* always n_workers: each worker owns one */
+	/*
+	 * true: queues are chosen by Toeplitz with rss_key and the RETA below,
+	 * so weft_port_rss_queue() predicts where a flow lands. false: the
+	 * spread (if any) is not ours, and workers dispatch in software.
+	 */
 	bool rss;
 	bool tx_ip4_cksum; /* the port computes IPv4 header checksums */
 	bool tx_l4_cksum;  /* the port computes TCP/UDP checksums */
 	bool rx_cksum;     /* the port validates checksums on receive */
 	uint8_t rss_key[40];
 	uint8_t rss_key_len;
+	uint16_t reta_size; /* entries of the programmed RETA (entry i -> queue i % n_rxq); 0 if not programmed */
 	uint16_t mtu;
 };
+
+/**
+ * The receive queue a frame with Toeplitz hash `hash` lands on when
+ * info->rss is true: the RETA entry indexed by the low bits of the hash.
+ */
+static inline uint16_t weft_port_rss_queue(const struct weft_port_info *info, uint32_t hash)
+{
+	if (info->n_rxq <= 1)
+		return 0;
+	if (info->reta_size)
+		hash %= info->reta_size;
+	return (uint16_t)(hash % info->n_rxq);
+}
 
 struct weft_port_hw_stats {
 	bool link_up;
