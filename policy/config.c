@@ -1,1 +1,1542 @@
-/* placeholder */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * weft.yaml: load, check and fill struct weft_config.
+ *
+ * libyaml's document API gives us the whole tree with source marks, so the
+ * loader walks it once, schema first: every section is a table of known keys,
+ * every value is checked where it is read, and every refusal names the file,
+ * the line and the key path ("ports[0].addresses[1]") of what is wrong.
+ * The first error wins; the config is all-or-nothing (see DESIGN.md,
+ * principle 3: a refused config never replaces the one that serves).
+ *
+ * No global state: everything lives in a struct ctx on the caller's stack,
+ * so parsing is reentrant and can run while an older config is in use.
+ */
+#include "policy/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#define PATH_LEN 160
+
+/* Limits that are part of the schema (documented in docs/configuration.md). */
+#define MEMORY_MB_MIN 64
+#define MEMORY_MB_MAX 65536
+#define MBUFS_MIN 1024
+#define MBUFS_MAX 1048576
+#define MTU_MIN 68
+#define MTU_MAX 9000
+#define MTU_MIN_IPV6 1280 /* RFC 8200 section 5 */
+#define DESC_MIN 64
+#define DESC_MAX 8192
+#define DELAY_MS_MAX 10000
+#define IFNAME_MAX 15 /* IFNAMSIZ - 1 */
+#define EAL_ARG_MAX 127
+
+/* ------------------------------------------------------------------------- */
+/* Addresses                                                                  */
+/* ------------------------------------------------------------------------- */
+
+static const uint8_t *ip_bytes(const struct weft_ip *ip, unsigned *n)
+{
+	if (ip->af == 4) {
+		*n = 4;
+		return (const uint8_t *)&ip->v4;
+	}
+	*n = 16;
+	return ip->v6;
+}
+
+/* The first plen bits of a and b are equal. */
+static bool bits_equal(const uint8_t *a, const uint8_t *b, unsigned plen)
+{
+	unsigned full = plen / 8, rem = plen % 8;
+
+	if (memcmp(a, b, full) != 0)
+		return false;
+	if (rem == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xff << (8 - rem));
+	return ((a[full] ^ b[full]) & mask) == 0;
+}
+
+/* Every bit past plen equals bit (0 or 1). */
+static bool host_bits_are(const struct weft_ip *ip, unsigned plen, int bit)
+{
+	unsigned n;
+	const uint8_t *b = ip_bytes(ip, &n);
+	uint8_t want = bit ? 0xff : 0x00;
+
+	for (unsigned i = plen / 8; i < n; i++) {
+		uint8_t mask = i == plen / 8 ? (uint8_t)(0xff >> (plen % 8)) : 0xff;
+		if ((b[i] & mask) != (want & mask))
+			return false;
+	}
+	return true;
+}
+
+static void mask_host_bits(struct weft_ip *ip, unsigned plen)
+{
+	unsigned n;
+	uint8_t *b = (uint8_t *)ip_bytes(ip, &n);
+
+	for (unsigned i = plen / 8; i < n; i++)
+		b[i] &= i == plen / 8 ? (uint8_t)~(0xff >> (plen % 8)) : 0x00;
+}
+
+static bool ip_equal(const struct weft_ip *a, const struct weft_ip *b)
+{
+	if (a->af != b->af)
+		return false;
+	return a->af == 4 ? a->v4 == b->v4 : memcmp(a->v6, b->v6, 16) == 0;
+}
+
+/* Two prefixes of one family share addresses when the shorter contains the longer. */
+static bool prefix_overlap(const struct weft_prefix *a, const struct weft_prefix *b)
+{
+	unsigned na, nb;
+
+	if (a->ip.af != b->ip.af)
+		return false;
+	return bits_equal(ip_bytes(&a->ip, &na), ip_bytes(&b->ip, &nb), a->plen < b->plen ? a->plen : b->plen);
+}
+
+static bool is_link_local(const struct weft_ip *ip)
+{
+	if (ip->af == 4)
+		return (ntohl(ip->v4) & 0xffff0000u) == 0xa9fe0000u; /* 169.254.0.0/16, RFC 3927 */
+	return ip->v6[0] == 0xfe && (ip->v6[1] & 0xc0) == 0x80;     /* fe80::/10, RFC 4291 2.5.6 */
+}
+
+static bool is_loopback(const struct weft_ip *ip)
+{
+	static const uint8_t lo6[16] = {[15] = 1};
+
+	if (ip->af == 4)
+		return (ntohl(ip->v4) >> 24) == 127;
+	return memcmp(ip->v6, lo6, 16) == 0;
+}
+
+/*
+ * Why ip cannot be a unicast address of ours or a next hop, or NULL when it
+ * can. The text completes "X is ...".
+ */
+static const char *unicast_problem(const struct weft_ip *ip)
+{
+	if (ip->af == 4) {
+		uint32_t a = ntohl(ip->v4);
+		if (a == 0)
+			return "the unspecified address";
+		if (a == 0xffffffffu)
+			return "the broadcast address";
+		if ((a >> 24) == 0)
+			return "in 0.0.0.0/8 (\"this network\", RFC 1122)";
+		if ((a >> 24) == 127)
+			return "a loopback address";
+		if ((a >> 28) == 0xe)
+			return "a multicast address";
+		if ((a >> 28) == 0xf)
+			return "in the reserved range 240.0.0.0/4";
+		return NULL;
+	}
+	static const uint8_t zero[16];
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+	if (memcmp(ip->v6, zero, 16) == 0)
+		return "the unspecified address";
+	if (is_loopback(ip))
+		return "a loopback address";
+	if (ip->v6[0] == 0xff)
+		return "a multicast address";
+	if (memcmp(ip->v6, mapped, 12) == 0)
+		return "an IPv4-mapped address";
+	return NULL;
+}
+
+/*
+ * Why ip, inside a subnet of length plen, cannot be a host in it: the subnet
+ * address (all host bits zero) and the IPv4 directed broadcast (all ones).
+ * Point-to-point lengths have no such addresses: IPv4 /31 (RFC 3021), IPv6
+ * /127 (RFC 6164), and host routes.
+ */
+static const char *host_problem(const struct weft_ip *ip, unsigned plen)
+{
+	if (ip->af == 4 && plen < 31) {
+		if (host_bits_are(ip, plen, 0))
+			return "the subnet address (host bits are all zero)";
+		if (host_bits_are(ip, plen, 1))
+			return "the subnet broadcast address";
+	}
+	if (ip->af == 6 && plen < 127 && host_bits_are(ip, plen, 0))
+		return "the subnet-router anycast address (host bits are all zero, RFC 4291 2.6.1)";
+	return NULL;
+}
+
+int weft_ip_parse(const char *s, struct weft_ip *ip)
+{
+	struct weft_ip out;
+
+	if (s == NULL || ip == NULL)
+		return -1;
+	memset(&out, 0, sizeof(out));
+	if (strchr(s, ':') != NULL) {
+		if (inet_pton(AF_INET6, s, out.v6) != 1)
+			return -1;
+		out.af = 6;
+	} else {
+		if (inet_pton(AF_INET, s, &out.v4) != 1)
+			return -1;
+		out.af = 4;
+	}
+	*ip = out;
+	return 0;
+}
+
+/* weft_prefix_parse() that says why it refused, in why. */
+static int prefix_parse(const char *s, struct weft_prefix *p, char *why, size_t whylen)
+{
+	char addr[64];
+	const char *slash = strchr(s, '/');
+	struct weft_prefix out;
+
+	if (slash == NULL) {
+		snprintf(why, whylen, "missing /length");
+		return -1;
+	}
+	size_t alen = (size_t)(slash - s);
+	if (alen == 0 || alen >= sizeof(addr)) {
+		snprintf(why, whylen, "bad address");
+		return -1;
+	}
+	memcpy(addr, s, alen);
+	addr[alen] = '\0';
+	memset(&out, 0, sizeof(out));
+	if (weft_ip_parse(addr, &out.ip) != 0) {
+		snprintf(why, whylen, "bad address");
+		return -1;
+	}
+	/* Strict length: 1-3 decimal digits, no sign, no leading zero, nothing after. */
+	const char *l = slash + 1;
+	size_t llen = strlen(l);
+	if (llen == 0 || llen > 3 || strspn(l, "0123456789") != llen || (llen > 1 && l[0] == '0')) {
+		snprintf(why, whylen, "bad prefix length");
+		return -1;
+	}
+	unsigned plen = (unsigned)strtoul(l, NULL, 10);
+	unsigned max = out.ip.af == 4 ? 32 : 128;
+	if (plen > max) {
+		snprintf(why, whylen, "prefix length %u > %u", plen, max);
+		return -1;
+	}
+	out.plen = (uint8_t)plen;
+	*p = out;
+	return 0;
+}
+
+int weft_prefix_parse(const char *s, struct weft_prefix *p)
+{
+	char why[64];
+
+	if (s == NULL || p == NULL)
+		return -1;
+	return prefix_parse(s, p, why, sizeof(why));
+}
+
+char *weft_ip_fmt(const struct weft_ip *ip, char *buf, size_t len)
+{
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	if (ip->af == 4) {
+		if (inet_ntop(AF_INET, &ip->v4, buf, (socklen_t)len) == NULL)
+			buf[0] = '\0';
+	} else if (ip->af == 6) {
+		if (inet_ntop(AF_INET6, ip->v6, buf, (socklen_t)len) == NULL)
+			buf[0] = '\0';
+	} else {
+		snprintf(buf, len, "?");
+	}
+	return buf;
+}
+
+char *weft_prefix_fmt(const struct weft_prefix *p, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (len == 0)
+		return buf;
+	snprintf(buf, len, "%s/%u", weft_ip_fmt(&p->ip, a, sizeof(a)), p->plen);
+	return buf;
+}
+
+bool weft_prefix_contains(const struct weft_prefix *p, const struct weft_ip *addr)
+{
+	unsigned np, na;
+
+	if (p->ip.af != addr->af || (addr->af != 4 && addr->af != 6))
+		return false;
+	if (p->plen > (addr->af == 4 ? 32 : 128))
+		return false;
+	return bits_equal(ip_bytes(&p->ip, &np), ip_bytes(addr, &na), p->plen);
+}
+
+static const char *const driver_names[] = {
+	[WEFT_DRV_AF_PACKET] = "af_packet",
+	[WEFT_DRV_AF_XDP] = "af_xdp",
+	[WEFT_DRV_TAP] = "tap",
+	[WEFT_DRV_MEMIF] = "memif",
+	[WEFT_DRV_RING] = "ring",
+	[WEFT_DRV_NULL] = "null",
+	[WEFT_DRV_PCAP] = "pcap",
+	[WEFT_DRV_PCI] = "pci",
+};
+#define N_DRIVERS (sizeof(driver_names) / sizeof(driver_names[0]))
+
+const char *weft_driver_name(enum weft_port_driver d)
+{
+	if ((unsigned)d >= N_DRIVERS)
+		return "unknown";
+	return driver_names[d];
+}
+
+int weft_driver_parse(const char *s, enum weft_port_driver *d)
+{
+	for (unsigned i = 0; i < N_DRIVERS; i++) {
+		if (strcmp(s, driver_names[i]) == 0) {
+			*d = (enum weft_port_driver)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Drivers that attach to a kernel network interface and need its name. */
+static bool driver_needs_iface(enum weft_port_driver d)
+{
+	return d == WEFT_DRV_AF_PACKET || d == WEFT_DRV_AF_XDP || d == WEFT_DRV_TAP;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Defaults                                                                   */
+/* ------------------------------------------------------------------------- */
+
+void weft_port_cfg_defaults(struct weft_port_cfg *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->mtu = 1500;
+	p->rx_desc = 1024;
+	p->tx_desc = 1024;
+	p->fault_seed = 1;
+}
+
+void weft_config_defaults(struct weft_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->eal.main_cpu = 0;
+	cfg->eal.n_workers = 1;
+	cfg->eal.worker_cpus[0] = 1;
+	cfg->eal.memory_mb = 256;
+	cfg->eal.hugepages = true;
+	snprintf(cfg->eal.file_prefix, sizeof(cfg->eal.file_prefix), "weft");
+	cfg->eal.mbufs_per_worker = 8192;
+	cfg->admin.addr.af = 4;
+	cfg->admin.addr.v4 = htonl(0x7f000001u);
+	cfg->admin.port = 9901;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Walking the document                                                       */
+/* ------------------------------------------------------------------------- */
+
+/* Where things came from, for messages that point at an earlier line. */
+struct port_src {
+	int name_line;
+	int mtu_line;
+	int addr_line[WEFT_CFG_MAX_ADDRS];
+};
+
+struct ctx {
+	const char *file;
+	const char *text; /* for turning reader byte offsets into lines */
+	size_t len;
+	yaml_document_t *doc;
+	char *err;
+	size_t errlen;
+	struct port_src port[WEFT_CFG_MAX_PORTS];
+	int route_prefix_line[WEFT_CFG_MAX_ROUTES];
+};
+
+/* A value made safe to quote in a message: bounded, printable ASCII only. */
+struct shown {
+	char s[72];
+};
+
+static struct shown show(const char *v)
+{
+	struct shown o;
+	size_t i = 0;
+
+	for (; v[i] != '\0' && i < 60; i++) {
+		unsigned char ch = (unsigned char)v[i];
+		o.s[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	if (v[i] != '\0') {
+		memcpy(&o.s[i], "...", 3);
+		i += 3;
+	}
+	o.s[i] = '\0';
+	return o;
+}
+
+static int line_of(const yaml_node_t *n)
+{
+	return n != NULL ? (int)n->start_mark.line + 1 : 1;
+}
+
+__attribute__((format(printf, 4, 5))) static int fail(struct ctx *c, int line, const char *path,
+						     const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->err == NULL || c->errlen == 0)
+		return -1;
+	int n = snprintf(c->err, c->errlen, "%s:%d: %s: ", c->file, line, path);
+	if (n < 0 || (size_t)n >= c->errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Errors about the input as a whole: "FILE: what is wrong". */
+__attribute__((format(printf, 2, 3))) static int fail_file(struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->err == NULL || c->errlen == 0)
+		return -1;
+	int n = snprintf(c->err, c->errlen, "%s: ", c->file);
+	if (n < 0 || (size_t)n >= c->errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Syntax errors: "FILE:LINE:COL: what is wrong". */
+__attribute__((format(printf, 4, 5))) static int fail_at(struct ctx *c, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->err == NULL || c->errlen == 0)
+		return -1;
+	int n = snprintf(c->err, c->errlen, "%s:%d:%d: ", c->file, line, col);
+	if (n < 0 || (size_t)n >= c->errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Append src to a path; a path that would not fit is cut, which only shortens a message. */
+static void path_cat(char *out, const char *src)
+{
+	size_t len = strlen(out), add = strlen(src);
+
+	if (add > PATH_LEN - 1 - len)
+		add = PATH_LEN - 1 - len;
+	memcpy(out + len, src, add);
+	out[len + add] = '\0';
+}
+
+static void path_key(char *out, const char *parent, const char *key)
+{
+	out[0] = '\0';
+	path_cat(out, parent);
+	if (parent[0] != '\0')
+		path_cat(out, ".");
+	path_cat(out, key);
+}
+
+static void path_idx(char *out, const char *parent, size_t i)
+{
+	char idx[32];
+
+	out[0] = '\0';
+	path_cat(out, parent);
+	snprintf(idx, sizeof(idx), "[%zu]", i);
+	path_cat(out, idx);
+}
+
+static yaml_node_t *node_at(struct ctx *c, int index)
+{
+	return yaml_document_get_node(c->doc, index);
+}
+
+/* "", "~" and "null" written plainly: a key given without a value. */
+static bool is_null(const yaml_node_t *n)
+{
+	if (n == NULL)
+		return true;
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	const char *v = (const char *)n->data.scalar.value;
+	return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
+	       strcmp(v, "NULL") == 0;
+}
+
+static size_t seq_len(const yaml_node_t *n)
+{
+	return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+}
+
+static yaml_node_t *seq_item(struct ctx *c, const yaml_node_t *n, size_t i)
+{
+	return node_at(c, n->data.sequence.items.start[i]);
+}
+
+/* The text of a scalar node, or NULL after an error ("expected WHAT"). */
+static const char *scalar(struct ctx *c, const yaml_node_t *n, const char *path, const char *what)
+{
+	if (n == NULL || n->type != YAML_SCALAR_NODE) {
+		fail(c, line_of(n), path, "expected %s", what);
+		return NULL;
+	}
+	/* Double-quoted scalars may carry "\0"; C strings cannot. */
+	if (strlen((const char *)n->data.scalar.value) != n->data.scalar.length) {
+		fail(c, line_of(n), path, "contains a NUL character");
+		return NULL;
+	}
+	return (const char *)n->data.scalar.value;
+}
+
+/* ---- keys ---- */
+
+struct field {
+	const char *key;
+	yaml_node_t *val; /* NULL when absent */
+	int key_line;
+};
+
+static unsigned edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned row[66];
+
+	if (la > 64 || lb > 64)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		unsigned diag = row[0];
+		row[0] = (unsigned)i;
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned up = row[j];
+			unsigned best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* The one known key closest to an unknown one, if it is close (typos). */
+static const char *suggest(const char *key, const struct field *f, size_t nf)
+{
+	const char *best = NULL;
+	unsigned best_d = 3;
+	bool tie = false;
+
+	for (size_t i = 0; i < nf; i++) {
+		unsigned d = edit_distance(key, f[i].key);
+		if (d < best_d) {
+			best_d = d;
+			best = f[i].key;
+			tie = false;
+		} else if (d == best_d) {
+			tie = true;
+		}
+	}
+	return tie ? NULL : best;
+}
+
+/*
+ * Match the keys of mapping n against f: fill each field's value, refuse
+ * unknown and repeated keys. A null value (a section written without
+ * content) leaves every field absent.
+ */
+static int fields(struct ctx *c, const yaml_node_t *n, const char *path, struct field *f, size_t nf)
+{
+	for (size_t i = 0; i < nf; i++) {
+		f[i].val = NULL;
+		f[i].key_line = 0;
+	}
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(c, line_of(n), path, "expected a mapping");
+
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node_at(c, p->key);
+		yaml_node_t *v = node_at(c, p->value);
+		char kp[PATH_LEN];
+
+		if (k == NULL || v == NULL)
+			return fail(c, line_of(n), path, "malformed mapping");
+		if (k->type != YAML_SCALAR_NODE)
+			return fail(c, line_of(k), path[0] ? path : "document", "keys must be plain strings");
+		const char *key = scalar(c, k, path[0] ? path : "document", "a key");
+		if (key == NULL)
+			return -1;
+		size_t i = 0;
+		while (i < nf && strcmp(f[i].key, key) != 0)
+			i++;
+		path_key(kp, path, show(key).s);
+		if (i == nf) {
+			const char *s = suggest(key, f, nf);
+			if (s != NULL)
+				return fail(c, line_of(k), kp, "unknown key (did you mean \"%s\"?)", s);
+			return fail(c, line_of(k), kp, "unknown key");
+		}
+		if (f[i].val != NULL)
+			return fail(c, line_of(k), kp, "duplicate key (first at line %d)", f[i].key_line);
+		f[i].val = v;
+		f[i].key_line = line_of(k);
+	}
+	return 0;
+}
+
+/* ---- typed values ---- */
+
+static int get_u64(struct ctx *c, const yaml_node_t *n, const char *path, uint64_t lo, uint64_t hi,
+		   uint64_t *out)
+{
+	const char *s = scalar(c, n, path, "an integer");
+	size_t len;
+
+	if (s == NULL)
+		return -1;
+	len = strlen(s);
+	if (len == 0)
+		return fail(c, line_of(n), path, "expected an integer, got an empty value");
+	if (s[0] == '-' && len > 1 && strspn(s + 1, "0123456789") == len - 1)
+		return fail(c, line_of(n), path, "expected a non-negative integer, got \"%s\"", show(s).s);
+	if (strspn(s, "0123456789") != len)
+		return fail(c, line_of(n), path, "expected an integer, got \"%s\"", show(s).s);
+	if (len > 1 && s[0] == '0')
+		return fail(c, line_of(n), path, "expected an integer, got \"%s\" (no leading zeros)",
+			    show(s).s);
+
+	uint64_t v = 0;
+	bool overflow = false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10) {
+			overflow = true;
+			break;
+		}
+		v = v * 10 + d;
+	}
+	if (overflow || v < lo || v > hi)
+		return fail(c, line_of(n), path, "%s is out of range (%llu..%llu)", show(s).s,
+			    (unsigned long long)lo, (unsigned long long)hi);
+	*out = v;
+	return 0;
+}
+
+static int get_uint(struct ctx *c, const yaml_node_t *n, const char *path, unsigned lo, unsigned hi,
+		    unsigned *out)
+{
+	uint64_t v;
+
+	if (get_u64(c, n, path, lo, hi, &v) != 0)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int get_u16(struct ctx *c, const yaml_node_t *n, const char *path, unsigned lo, unsigned hi,
+		   uint16_t *out)
+{
+	uint64_t v;
+
+	if (get_u64(c, n, path, lo, hi, &v) != 0)
+		return -1;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+static int get_bool(struct ctx *c, const yaml_node_t *n, const char *path, bool *out)
+{
+	static const char *const yes[] = {"true", "yes", "on"};
+	static const char *const no[] = {"false", "no", "off"};
+	const char *s = scalar(c, n, path, "a boolean (true/false, yes/no, on/off)");
+
+	if (s == NULL)
+		return -1;
+	for (size_t i = 0; i < 3; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return fail(c, line_of(n), path, "expected a boolean (true/false, yes/no, on/off), got \"%s\"", show(s).s);
+}
+
+/* A probability: a number in 0..1, or a percentage "0%".."100%". */
+static int get_prob(struct ctx *c, const yaml_node_t *n, const char *path, double *out)
+{
+	const char *s = scalar(c, n, path, "a probability (0..1 or a percentage like \"1%\")");
+	char num[48];
+	char *end;
+
+	if (s == NULL)
+		return -1;
+	size_t len = strlen(s);
+	bool pct = len > 0 && s[len - 1] == '%';
+	if (pct)
+		len--;
+	/* Plain decimal only: strtod alone would also take "inf", "nan" and hex floats. */
+	if (len == 0 || len >= sizeof(num) || strspn(s, "0123456789.eE+-") < len ||
+	    !((s[0] >= '0' && s[0] <= '9') || s[0] == '.' || s[0] == '-'))
+		goto bad;
+	memcpy(num, s, len);
+	num[len] = '\0';
+	errno = 0;
+	double v = strtod(num, &end);
+	if (end != num + len || errno != 0 || !isfinite(v))
+		goto bad;
+	if (pct)
+		v /= 100.0;
+	if (!(v >= 0.0 && v <= 1.0))
+		return fail(c, line_of(n), path, "%s is out of range (0..1, or \"0%%\"..\"100%%\")", show(s).s);
+	*out = v + 0.0; /* no -0 */
+	return 0;
+bad:
+	return fail(c, line_of(n), path, "expected a probability (0..1 or a percentage like \"1%%\"), got \"%s\"",
+		    show(s).s);
+}
+
+static bool only_chars(const char *s, const char *set)
+{
+	return strspn(s, set) == strlen(s);
+}
+
+#define LOWER_NAME_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_-"
+#define NAME_CHARS LOWER_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+/* Printable ASCII without spaces: what may go into a devargs string. */
+static bool is_token(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
+/* A string copied into a fixed buffer: refuse what does not fit. */
+static int copy_str(struct ctx *c, const yaml_node_t *n, const char *path, const char *s, char *dst,
+		    size_t dstlen)
+{
+	size_t len = strlen(s);
+
+	if (len >= dstlen)
+		return fail(c, line_of(n), path, "too long (%zu characters, max %zu)", len, dstlen - 1);
+	memcpy(dst, s, len + 1);
+	return 0;
+}
+
+static int get_ip(struct ctx *c, const yaml_node_t *n, const char *path, struct weft_ip *ip)
+{
+	const char *s = scalar(c, n, path, "an IP address");
+
+	if (s == NULL)
+		return -1;
+	if (weft_ip_parse(s, ip) != 0)
+		return fail(c, line_of(n), path, "\"%s\" is not an IP address", show(s).s);
+	return 0;
+}
+
+static int get_prefix(struct ctx *c, const yaml_node_t *n, const char *path, struct weft_prefix *p)
+{
+	const char *s = scalar(c, n, path, "an IP prefix");
+	char why[64];
+
+	if (s == NULL)
+		return -1;
+	if (prefix_parse(s, p, why, sizeof(why)) != 0)
+		return fail(c, line_of(n), path, "\"%s\" is not an IP prefix (%s)", show(s).s, why);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Sections                                                                   */
+/* ------------------------------------------------------------------------- */
+
+static int parse_eal(struct ctx *c, const yaml_node_t *n, struct weft_eal_cfg *eal)
+{
+	enum { MAIN_CPU, WORKER_CPUS, MEMORY_MB, HUGEPAGES, FILE_PREFIX, MBUFS, ARGS, N };
+	struct field f[N] = {
+		[MAIN_CPU] = {"main_cpu"},
+		[WORKER_CPUS] = {"worker_cpus"},
+		[MEMORY_MB] = {"memory_mb"},
+		[HUGEPAGES] = {"hugepages"},
+		[FILE_PREFIX] = {"file_prefix"},
+		[MBUFS] = {"mbufs_per_worker"},
+		[ARGS] = {"args"},
+	};
+	char p[PATH_LEN], ip[PATH_LEN];
+	unsigned u;
+
+	if (fields(c, n, "eal", f, N) != 0)
+		return -1;
+
+	if (f[MAIN_CPU].val != NULL) {
+		if (get_uint(c, f[MAIN_CPU].val, "eal.main_cpu", 0, CPU_SETSIZE - 1, &u) != 0)
+			return -1;
+		eal->main_cpu = (int)u;
+	}
+
+	const yaml_node_t *w = f[WORKER_CPUS].val;
+	if (w != NULL) {
+		if (w->type != YAML_SEQUENCE_NODE)
+			return fail(c, line_of(w), "eal.worker_cpus", "expected a sequence of CPU numbers");
+		size_t nw = seq_len(w);
+		if (nw == 0)
+			return fail(c, line_of(w), "eal.worker_cpus", "at least one worker CPU is required");
+		if (nw > WEFT_CFG_MAX_WORKERS)
+			return fail(c, line_of(w), "eal.worker_cpus", "too many workers (%zu, max %d)", nw,
+				    WEFT_CFG_MAX_WORKERS);
+		for (size_t i = 0; i < nw; i++) {
+			path_idx(ip, "eal.worker_cpus", i);
+			if (get_uint(c, seq_item(c, w, i), ip, 0, CPU_SETSIZE - 1, &u) != 0)
+				return -1;
+			for (size_t j = 0; j < i; j++)
+				if (eal->worker_cpus[j] == (int)u)
+					return fail(c, line_of(seq_item(c, w, i)), ip,
+						    "CPU %u is listed twice (first as eal.worker_cpus[%zu])", u, j);
+			eal->worker_cpus[i] = (int)u;
+		}
+		eal->n_workers = (unsigned)nw;
+	}
+
+	if (f[MEMORY_MB].val != NULL &&
+	    get_uint(c, f[MEMORY_MB].val, "eal.memory_mb", MEMORY_MB_MIN, MEMORY_MB_MAX, &eal->memory_mb) != 0)
+		return -1;
+	if (f[HUGEPAGES].val != NULL && get_bool(c, f[HUGEPAGES].val, "eal.hugepages", &eal->hugepages) != 0)
+		return -1;
+	if (f[FILE_PREFIX].val != NULL) {
+		const yaml_node_t *v = f[FILE_PREFIX].val;
+		const char *s = scalar(c, v, "eal.file_prefix", "a string");
+		if (s == NULL)
+			return -1;
+		if (s[0] == '\0' || strlen(s) >= sizeof(eal->file_prefix) || !only_chars(s, NAME_CHARS))
+			return fail(c, line_of(v), "eal.file_prefix",
+				    "\"%s\" is not a valid file prefix (1-63 characters of A-Z, a-z, 0-9, _ and -)",
+				    show(s).s);
+		snprintf(eal->file_prefix, sizeof(eal->file_prefix), "%s", s);
+	}
+	if (f[MBUFS].val != NULL && get_uint(c, f[MBUFS].val, "eal.mbufs_per_worker", MBUFS_MIN, MBUFS_MAX,
+					     &eal->mbufs_per_worker) != 0)
+		return -1;
+
+	const yaml_node_t *a = f[ARGS].val;
+	if (a != NULL && !is_null(a)) {
+		if (a->type != YAML_SEQUENCE_NODE)
+			return fail(c, line_of(a), "eal.args", "expected a sequence of strings");
+		size_t na = seq_len(a);
+		if (na > WEFT_CFG_MAX_EAL_ARGS)
+			return fail(c, line_of(a), "eal.args", "too many arguments (%zu, max %d)", na,
+				    WEFT_CFG_MAX_EAL_ARGS);
+		for (size_t i = 0; i < na; i++) {
+			const yaml_node_t *v = seq_item(c, a, i);
+			path_idx(p, "eal.args", i);
+			const char *s = scalar(c, v, p, "a string");
+			if (s == NULL)
+				return -1;
+			if (s[0] == '\0')
+				return fail(c, line_of(v), p, "must not be empty");
+			if (copy_str(c, v, p, s, eal->args[i], sizeof(eal->args[i])) != 0)
+				return -1;
+		}
+		eal->n_args = (unsigned)na;
+	}
+	return 0;
+}
+
+/* One direction of fault injection: ports[i].fault.rx or .tx. */
+static int parse_fault_dir(struct ctx *c, const yaml_node_t *n, const char *path, struct weft_fault_cfg *fc)
+{
+	enum { DROP, DUP, CORRUPT, REORDER, DELAY_MS, DELAY_US, JITTER_MS, JITTER_US, N };
+	struct field f[N] = {
+		[DROP] = {"drop"},
+		[DUP] = {"duplicate"},
+		[CORRUPT] = {"corrupt"},
+		[REORDER] = {"reorder"},
+		[DELAY_MS] = {"delay_ms"},
+		[DELAY_US] = {"delay_us"},
+		[JITTER_MS] = {"jitter_ms"},
+		[JITTER_US] = {"jitter_us"},
+	};
+	double *probs[] = {[DROP] = &fc->drop, [DUP] = &fc->duplicate, [CORRUPT] = &fc->corrupt,
+			   [REORDER] = &fc->reorder};
+	char p[PATH_LEN];
+
+	if (fields(c, n, path, f, N) != 0)
+		return -1;
+	for (int i = DROP; i <= REORDER; i++) {
+		if (f[i].val == NULL)
+			continue;
+		path_key(p, path, f[i].key);
+		if (get_prob(c, f[i].val, p, probs[i]) != 0)
+			return -1;
+	}
+	/* Delays: milliseconds or microseconds, one of the two. */
+	struct {
+		int ms, us;
+		uint32_t *out;
+	} delays[] = {{DELAY_MS, DELAY_US, &fc->delay_us}, {JITTER_MS, JITTER_US, &fc->jitter_us}};
+	for (size_t i = 0; i < 2; i++) {
+		uint64_t v;
+		int ms = delays[i].ms, us = delays[i].us;
+		if (f[ms].val != NULL && f[us].val != NULL) {
+			path_key(p, path, f[us].key);
+			return fail(c, f[us].key_line, p, "give %s or %s, not both", f[ms].key, f[us].key);
+		}
+		if (f[ms].val != NULL) {
+			path_key(p, path, f[ms].key);
+			if (get_u64(c, f[ms].val, p, 0, DELAY_MS_MAX, &v) != 0)
+				return -1;
+			*delays[i].out = (uint32_t)(v * 1000);
+		} else if (f[us].val != NULL) {
+			path_key(p, path, f[us].key);
+			if (get_u64(c, f[us].val, p, 0, DELAY_MS_MAX * 1000ull, &v) != 0)
+				return -1;
+			*delays[i].out = (uint32_t)v;
+		}
+	}
+	return 0;
+}
+
+static bool fault_active(const struct weft_fault_cfg *f)
+{
+	return f->drop > 0 || f->duplicate > 0 || f->corrupt > 0 || f->reorder > 0 || f->delay_us > 0 ||
+	       f->jitter_us > 0;
+}
+
+static int parse_fault(struct ctx *c, const yaml_node_t *n, const char *path, struct weft_port_cfg *port)
+{
+	enum { SEED, RX, TX, N };
+	struct field f[N] = {[SEED] = {"seed"}, [RX] = {"rx"}, [TX] = {"tx"}};
+	char p[PATH_LEN];
+
+	if (fields(c, n, path, f, N) != 0)
+		return -1;
+	if (f[SEED].val != NULL) {
+		path_key(p, path, "seed");
+		if (get_u64(c, f[SEED].val, p, 0, UINT64_MAX, &port->fault_seed) != 0)
+			return -1;
+	}
+	path_key(p, path, "rx");
+	if (parse_fault_dir(c, f[RX].val, p, &port->fault_rx) != 0)
+		return -1;
+	path_key(p, path, "tx");
+	if (parse_fault_dir(c, f[TX].val, p, &port->fault_tx) != 0)
+		return -1;
+	port->fault_enabled = fault_active(&port->fault_rx) || fault_active(&port->fault_tx);
+	return 0;
+}
+
+static int check_iface(struct ctx *c, const yaml_node_t *n, const char *path, const char *s,
+		       struct weft_port_cfg *port)
+{
+	size_t len = strlen(s);
+
+	if (driver_needs_iface(port->driver)) {
+		/* What the kernel accepts as a device name (dev_valid_name()). */
+		if (len == 0 || len > IFNAME_MAX || strcmp(s, ".") == 0 || strcmp(s, "..") == 0 ||
+		    !is_token(s) || strpbrk(s, "/:,") != NULL)
+			return fail(c, line_of(n), path,
+				    "\"%s\" is not a valid interface name (1-%d characters, no '/', ':', ',' or spaces)",
+				    show(s).s, IFNAME_MAX);
+	} else {
+		/* A path or socket name that goes into a devargs list: no separators. */
+		if (len == 0 || !is_token(s) || strchr(s, ',') != NULL)
+			return fail(c, line_of(n), path, "\"%s\" is not a valid value (no ',' or spaces)",
+				    show(s).s);
+	}
+	return copy_str(c, n, path, s, port->iface, sizeof(port->iface));
+}
+
+/* DDDD:BB:DD.F, hexadecimal; device below 0x20 and function below 8 (PCI bus rules). */
+static bool pci_addr_valid(const char *s)
+{
+	static const char hex[] = "0123456789abcdefABCDEF";
+
+	if (strlen(s) != 12 || s[4] != ':' || s[7] != ':' || s[10] != '.')
+		return false;
+	for (int i = 0; i < 12; i++) {
+		if (i == 4 || i == 7 || i == 10)
+			continue;
+		if (strchr(hex, s[i]) == NULL)
+			return false;
+	}
+	unsigned dev = (unsigned)strtoul((char[]){s[8], s[9], '\0'}, NULL, 16);
+	return dev < 0x20 && s[11] >= '0' && s[11] <= '7';
+}
+
+static int parse_addresses(struct ctx *c, const yaml_node_t *n, const char *path, unsigned idx,
+			   struct weft_config *cfg)
+{
+	struct weft_port_cfg *port = &cfg->ports[idx];
+	char p[PATH_LEN], a[64], b[64], d[64];
+
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(c, line_of(n), path, "expected a sequence of IP prefixes");
+	size_t na = seq_len(n);
+	if (na > WEFT_CFG_MAX_ADDRS)
+		return fail(c, line_of(n), path, "too many addresses (%zu, max %d)", na, WEFT_CFG_MAX_ADDRS);
+
+	for (size_t i = 0; i < na; i++) {
+		const yaml_node_t *v = seq_item(c, n, i);
+		struct weft_prefix pfx;
+		const char *why;
+
+		path_idx(p, path, i);
+		if (get_prefix(c, v, p, &pfx) != 0)
+			return -1;
+		weft_prefix_fmt(&pfx, a, sizeof(a));
+		if ((why = unicast_problem(&pfx.ip)) != NULL)
+			return fail(c, line_of(v), p, "%s is %s", a, why);
+		if ((why = host_problem(&pfx.ip, pfx.plen)) != NULL)
+			return fail(c, line_of(v), p, "%s is not a host address: it is %s", a, why);
+
+		/* Every address once in the whole config; subnets of two ports apart. */
+		for (unsigned j = 0; j <= idx; j++) {
+			const struct weft_port_cfg *o = &cfg->ports[j];
+			unsigned no = j == idx ? (unsigned)i : o->n_addrs;
+			for (unsigned k = 0; k < no; k++) {
+				if (!ip_equal(&o->addrs[k].ip, &pfx.ip))
+					continue;
+				return fail(c, line_of(v), p, "duplicate address %s (also ports[%u].addresses[%u], line %d)",
+					    weft_ip_fmt(&pfx.ip, b, sizeof(b)), j, k, c->port[j].addr_line[k]);
+			}
+		}
+		if (!is_link_local(&pfx.ip)) {
+			for (unsigned j = 0; j < idx; j++) {
+				const struct weft_port_cfg *o = &cfg->ports[j];
+				for (unsigned k = 0; k < o->n_addrs; k++) {
+					struct weft_prefix mine = pfx, theirs = o->addrs[k];
+					if (is_link_local(&theirs.ip) || !prefix_overlap(&mine, &theirs))
+						continue;
+					mask_host_bits(&mine.ip, mine.plen);
+					mask_host_bits(&theirs.ip, theirs.plen);
+					return fail(c, line_of(v), p,
+						    "subnet %s of port %s overlaps subnet %s of port %s "
+						    "(ports[%u].addresses[%u], line %d)",
+						    weft_prefix_fmt(&mine, b, sizeof(b)), port->name,
+						    weft_prefix_fmt(&theirs, d, sizeof(d)), o->name, j, k,
+						    c->port[j].addr_line[k]);
+				}
+			}
+		}
+		port->addrs[i] = pfx;
+		c->port[idx].addr_line[i] = line_of(v);
+		port->n_addrs = (unsigned)i + 1;
+	}
+	return 0;
+}
+
+static int parse_gateway(struct ctx *c, const yaml_node_t *n, const char *path, struct weft_port_cfg *port,
+			 int af, struct weft_ip *gw)
+{
+	char a[64], b[64];
+	const char *why;
+
+	if (get_ip(c, n, path, gw) != 0)
+		return -1;
+	weft_ip_fmt(gw, a, sizeof(a));
+	if (gw->af != af)
+		return fail(c, line_of(n), path, "%s is not an IPv%d address (use %s)", a, af,
+			    af == 4 ? "gateway6" : "gateway");
+	if ((why = unicast_problem(gw)) != NULL)
+		return fail(c, line_of(n), path, "%s is %s", a, why);
+	if (af == 6 && is_link_local(gw))
+		return 0; /* on-link by definition (RFC 4861 section 8) */
+
+	const struct weft_prefix *in = NULL;
+	for (unsigned i = 0; i < port->n_addrs; i++) {
+		if (ip_equal(&port->addrs[i].ip, gw))
+			return fail(c, line_of(n), path, "%s is an address of port %s itself", a, port->name);
+		if (in == NULL && weft_prefix_contains(&port->addrs[i], gw))
+			in = &port->addrs[i];
+	}
+	if (in == NULL)
+		return fail(c, line_of(n), path, "%s is not inside a connected IPv%d subnet of port %s%s", a, af,
+			    port->name, af == 6 ? " (nor link-local)" : "");
+	if ((why = host_problem(gw, in->plen)) != NULL) {
+		struct weft_prefix net = *in;
+		mask_host_bits(&net.ip, net.plen);
+		return fail(c, line_of(n), path, "%s is %s of %s", a, why, weft_prefix_fmt(&net, b, sizeof(b)));
+	}
+	return 0;
+}
+
+static int parse_port(struct ctx *c, const yaml_node_t *n, unsigned idx, struct weft_config *cfg)
+{
+	enum { NAME, DRIVER, IFACE, PCI, DEVARGS, MTU, RX_DESC, TX_DESC, ADDRESSES, GATEWAY, GATEWAY6, FAULT, N };
+	struct field f[N] = {
+		[NAME] = {"name"},
+		[DRIVER] = {"driver"},
+		[IFACE] = {"iface"},
+		[PCI] = {"pci"},
+		[DEVARGS] = {"devargs"},
+		[MTU] = {"mtu"},
+		[RX_DESC] = {"rx_desc"},
+		[TX_DESC] = {"tx_desc"},
+		[ADDRESSES] = {"addresses"},
+		[GATEWAY] = {"gateway"},
+		[GATEWAY6] = {"gateway6"},
+		[FAULT] = {"fault"},
+	};
+	struct weft_port_cfg *port = &cfg->ports[idx];
+	struct port_src *src = &c->port[idx];
+	char path[PATH_LEN], p[PATH_LEN];
+	const char *s;
+
+	weft_port_cfg_defaults(port);
+	port->line = line_of(n);
+	path_idx(path, "ports", idx);
+	if (!is_null(n) && n->type != YAML_MAPPING_NODE)
+		return fail(c, line_of(n), path, "expected a mapping");
+	if (fields(c, n, path, f, N) != 0)
+		return -1;
+
+	/* name */
+	path_key(p, path, "name");
+	if (f[NAME].val == NULL)
+		return fail(c, port->line, p, "required key is missing");
+	if ((s = scalar(c, f[NAME].val, p, "a port name")) == NULL)
+		return -1;
+	if (s[0] == '\0' || strlen(s) >= sizeof(port->name) || !only_chars(s, LOWER_NAME_CHARS))
+		return fail(c, line_of(f[NAME].val), p,
+			    "\"%s\" is not a valid port name (1-31 characters of a-z, 0-9, _ and -)", show(s).s);
+	for (unsigned j = 0; j < idx; j++)
+		if (strcmp(cfg->ports[j].name, s) == 0)
+			return fail(c, line_of(f[NAME].val), p, "duplicate port name \"%s\" (first at line %d)", s,
+				    c->port[j].name_line);
+	snprintf(port->name, sizeof(port->name), "%s", s);
+	src->name_line = line_of(f[NAME].val);
+
+	/* driver */
+	path_key(p, path, "driver");
+	if (f[DRIVER].val == NULL)
+		return fail(c, port->line, p, "required key is missing");
+	if ((s = scalar(c, f[DRIVER].val, p, "a driver name")) == NULL)
+		return -1;
+	if (weft_driver_parse(s, &port->driver) != 0)
+		return fail(c, line_of(f[DRIVER].val), p,
+			    "unknown driver \"%s\" (expected af_packet, af_xdp, tap, memif, ring, null, pcap or pci)",
+			    show(s).s);
+
+	/* iface */
+	path_key(p, path, "iface");
+	if (f[IFACE].val != NULL) {
+		if ((s = scalar(c, f[IFACE].val, p, "a string")) == NULL ||
+		    check_iface(c, f[IFACE].val, p, s, port) != 0)
+			return -1;
+	} else if (driver_needs_iface(port->driver)) {
+		return fail(c, port->line, p, "required for driver %s", weft_driver_name(port->driver));
+	}
+
+	/* pci */
+	path_key(p, path, "pci");
+	if (f[PCI].val != NULL) {
+		if (port->driver != WEFT_DRV_PCI)
+			return fail(c, f[PCI].key_line, p, "only valid with driver pci (this port uses %s)",
+				    weft_driver_name(port->driver));
+		if ((s = scalar(c, f[PCI].val, p, "a PCI address")) == NULL)
+			return -1;
+		if (!pci_addr_valid(s))
+			return fail(c, line_of(f[PCI].val), p,
+				    "\"%s\" is not a PCI address (expected DDDD:BB:DD.F, e.g. \"0000:03:00.0\")",
+				    show(s).s);
+		snprintf(port->pci, sizeof(port->pci), "%s", s);
+	} else if (port->driver == WEFT_DRV_PCI) {
+		return fail(c, port->line, p, "required for driver pci");
+	}
+
+	/* devargs */
+	if (f[DEVARGS].val != NULL) {
+		path_key(p, path, "devargs");
+		if ((s = scalar(c, f[DEVARGS].val, p, "a string")) == NULL)
+			return -1;
+		if (!is_token(s))
+			return fail(c, line_of(f[DEVARGS].val), p, "must not contain spaces or control characters");
+		if (copy_str(c, f[DEVARGS].val, p, s, port->devargs, sizeof(port->devargs)) != 0)
+			return -1;
+	}
+
+	/* sizes */
+	if (f[MTU].val != NULL) {
+		path_key(p, path, "mtu");
+		if (get_u16(c, f[MTU].val, p, MTU_MIN, MTU_MAX, &port->mtu) != 0)
+			return -1;
+		src->mtu_line = line_of(f[MTU].val);
+	}
+	for (int i = RX_DESC; i <= TX_DESC; i++) {
+		uint16_t *out = i == RX_DESC ? &port->rx_desc : &port->tx_desc;
+		uint64_t v;
+		if (f[i].val == NULL)
+			continue;
+		path_key(p, path, f[i].key);
+		if (get_u64(c, f[i].val, p, 0, UINT64_MAX, &v) != 0)
+			return -1;
+		if (v < DESC_MIN || v > DESC_MAX || (v & (v - 1)) != 0)
+			return fail(c, line_of(f[i].val), p, "%llu is not a power of two in %d..%d",
+				    (unsigned long long)v, DESC_MIN, DESC_MAX);
+		*out = (uint16_t)v;
+	}
+
+	/* addresses, then what depends on them */
+	path_key(p, path, "addresses");
+	if (f[ADDRESSES].val != NULL && parse_addresses(c, f[ADDRESSES].val, p, idx, cfg) != 0)
+		return -1;
+	for (unsigned i = 0; i < port->n_addrs; i++) {
+		char a[64];
+		if (port->addrs[i].ip.af != 6 || port->mtu >= MTU_MIN_IPV6)
+			continue;
+		path_key(p, path, "mtu");
+		return fail(c, src->mtu_line ? src->mtu_line : port->line, p,
+			    "%u is below the IPv6 minimum of %d (the port has IPv6 address %s)", port->mtu,
+			    MTU_MIN_IPV6, weft_prefix_fmt(&port->addrs[i], a, sizeof(a)));
+	}
+	if (f[GATEWAY].val != NULL) {
+		path_key(p, path, "gateway");
+		if (parse_gateway(c, f[GATEWAY].val, p, port, 4, &port->gw4) != 0)
+			return -1;
+		port->has_gw4 = true;
+	}
+	if (f[GATEWAY6].val != NULL) {
+		path_key(p, path, "gateway6");
+		if (parse_gateway(c, f[GATEWAY6].val, p, port, 6, &port->gw6) != 0)
+			return -1;
+		port->has_gw6 = true;
+	}
+
+	path_key(p, path, "fault");
+	return parse_fault(c, f[FAULT].val, p, port);
+}
+
+static int parse_ports(struct ctx *c, const yaml_node_t *n, int top_line, struct weft_config *cfg)
+{
+	if (is_null(n))
+		return fail(c, n != NULL ? line_of(n) : top_line, "ports", "at least one port is required");
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(c, line_of(n), "ports", "expected a sequence of ports");
+	size_t np = seq_len(n);
+	if (np == 0)
+		return fail(c, line_of(n), "ports", "at least one port is required");
+	if (np > WEFT_CFG_MAX_PORTS)
+		return fail(c, line_of(n), "ports", "too many ports (%zu, max %d)", np, WEFT_CFG_MAX_PORTS);
+	for (size_t i = 0; i < np; i++) {
+		if (parse_port(c, seq_item(c, n, i), (unsigned)i, cfg) != 0)
+			return -1;
+		cfg->n_ports = (unsigned)i + 1;
+	}
+	return 0;
+}
+
+static int parse_route(struct ctx *c, const yaml_node_t *n, unsigned idx, struct weft_config *cfg)
+{
+	enum { PREFIX, VIA, PORT, N };
+	struct field f[N] = {[PREFIX] = {"prefix"}, [VIA] = {"via"}, [PORT] = {"port"}};
+	struct weft_route_cfg *r = &cfg->routes[idx];
+	char path[PATH_LEN], p[PATH_LEN], a[64], b[64];
+	const char *s, *why;
+
+	memset(r, 0, sizeof(*r));
+	r->line = line_of(n);
+	path_idx(path, "routes", idx);
+	if (!is_null(n) && n->type != YAML_MAPPING_NODE)
+		return fail(c, line_of(n), path, "expected a mapping");
+	if (fields(c, n, path, f, N) != 0)
+		return -1;
+
+	path_key(p, path, "prefix");
+	if (f[PREFIX].val == NULL)
+		return fail(c, r->line, p, "required key is missing");
+	if (get_prefix(c, f[PREFIX].val, p, &r->dst) != 0)
+		return -1;
+	if (!host_bits_are(&r->dst.ip, r->dst.plen, 0)) {
+		struct weft_prefix net = r->dst;
+		mask_host_bits(&net.ip, net.plen);
+		return fail(c, line_of(f[PREFIX].val), p, "%s has host bits set (did you mean %s?)",
+			    weft_prefix_fmt(&r->dst, a, sizeof(a)), weft_prefix_fmt(&net, b, sizeof(b)));
+	}
+	for (unsigned j = 0; j < idx; j++)
+		if (cfg->routes[j].dst.plen == r->dst.plen && ip_equal(&cfg->routes[j].dst.ip, &r->dst.ip))
+			return fail(c, line_of(f[PREFIX].val), p, "duplicate route for %s (first at line %d)",
+				    weft_prefix_fmt(&r->dst, a, sizeof(a)), c->route_prefix_line[j]);
+	c->route_prefix_line[idx] = line_of(f[PREFIX].val);
+
+	path_key(p, path, "via");
+	if (f[VIA].val == NULL)
+		return fail(c, r->line, p, "required key is missing");
+	if (get_ip(c, f[VIA].val, p, &r->via) != 0)
+		return -1;
+	weft_ip_fmt(&r->via, a, sizeof(a));
+	if (r->via.af != r->dst.ip.af)
+		return fail(c, line_of(f[VIA].val), p, "%s is IPv%d but prefix %s is IPv%d", a, r->via.af,
+			    weft_prefix_fmt(&r->dst, b, sizeof(b)), r->dst.ip.af);
+	if ((why = unicast_problem(&r->via)) != NULL)
+		return fail(c, line_of(f[VIA].val), p, "%s is %s", a, why);
+
+	path_key(p, path, "port");
+	if (f[PORT].val != NULL) {
+		if ((s = scalar(c, f[PORT].val, p, "a port name")) == NULL)
+			return -1;
+		unsigned j = 0;
+		while (j < cfg->n_ports && strcmp(cfg->ports[j].name, s) != 0)
+			j++;
+		if (j == cfg->n_ports)
+			return fail(c, line_of(f[PORT].val), p, "no port named \"%s\"", show(s).s);
+		snprintf(r->port, sizeof(r->port), "%s", s);
+	} else if (is_link_local(&r->via) && r->via.af == 6) {
+		/* A link-local next hop means nothing without its link (RFC 4007). */
+		path_key(p, path, "via");
+		return fail(c, line_of(f[VIA].val), p, "link-local next hop %s needs \"port\"", a);
+	}
+	return 0;
+}
+
+static int parse_routes(struct ctx *c, const yaml_node_t *n, struct weft_config *cfg)
+{
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(c, line_of(n), "routes", "expected a sequence of routes");
+	size_t nr = seq_len(n);
+	if (nr > WEFT_CFG_MAX_ROUTES)
+		return fail(c, line_of(n), "routes", "too many routes (%zu, max %d)", nr, WEFT_CFG_MAX_ROUTES);
+	for (size_t i = 0; i < nr; i++) {
+		if (parse_route(c, seq_item(c, n, i), (unsigned)i, cfg) != 0)
+			return -1;
+		cfg->n_routes = (unsigned)i + 1;
+	}
+	return 0;
+}
+
+static int parse_admin(struct ctx *c, const yaml_node_t *n, struct weft_admin_cfg *admin)
+{
+	enum { ADDRESS, PORT, N };
+	struct field f[N] = {[ADDRESS] = {"address"}, [PORT] = {"port"}};
+
+	if (fields(c, n, "admin", f, N) != 0)
+		return -1;
+	if (f[ADDRESS].val != NULL) {
+		char a[64];
+		if (get_ip(c, f[ADDRESS].val, "admin.address", &admin->addr) != 0)
+			return -1;
+		/* The admin API can change the running config: it never leaves the host. */
+		if (!is_loopback(&admin->addr))
+			return fail(c, line_of(f[ADDRESS].val), "admin.address",
+				    "%s is not a loopback address (127.0.0.0/8 or ::1): the admin API is never exposed",
+				    weft_ip_fmt(&admin->addr, a, sizeof(a)));
+	}
+	if (f[PORT].val != NULL && get_u16(c, f[PORT].val, "admin.port", 1, 65535, &admin->port) != 0)
+		return -1;
+	return 0;
+}
+
+static int parse_root(struct ctx *c, const yaml_node_t *root, struct weft_config *cfg)
+{
+	enum { EAL, PORTS, ROUTES, ADMIN, N };
+	struct field f[N] = {[EAL] = {"eal"}, [PORTS] = {"ports"}, [ROUTES] = {"routes"}, [ADMIN] = {"admin"}};
+
+	if (root != NULL && !is_null(root) && root->type != YAML_MAPPING_NODE)
+		return fail(c, line_of(root), "document",
+			    "expected a mapping of sections (eal, ports, routes, admin)");
+	if (fields(c, root, "", f, N) != 0)
+		return -1;
+	/* Fixed order, whatever the order in the file: routes name ports. */
+	if (parse_eal(c, f[EAL].val, &cfg->eal) != 0)
+		return -1;
+	if (parse_ports(c, f[PORTS].val, line_of(root), cfg) != 0)
+		return -1;
+	if (parse_routes(c, f[ROUTES].val, cfg) != 0)
+		return -1;
+	return parse_admin(c, f[ADMIN].val, &cfg->admin);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Entry points                                                               */
+/* ------------------------------------------------------------------------- */
+
+static int syntax_error(struct ctx *c, const yaml_parser_t *ps)
+{
+	const char *problem = ps->problem != NULL ? ps->problem : "unknown error";
+
+	switch (ps->error) {
+	case YAML_MEMORY_ERROR:
+		return fail_file(c, "out of memory while parsing");
+	case YAML_READER_ERROR: {
+		/* The reader reports a byte offset; count lines to it. */
+		size_t off = ps->problem_offset < c->len ? ps->problem_offset : c->len;
+		int line = 1, col = 1;
+		for (size_t i = 0; i < off; i++) {
+			if (c->text[i] == '\n') {
+				line++;
+				col = 1;
+			} else {
+				col++;
+			}
+		}
+		if (ps->problem_value != -1)
+			return fail_at(c, line, col, "invalid input: %s (byte 0x%02x at offset %zu)", problem,
+					 (unsigned)ps->problem_value & 0xffu, ps->problem_offset);
+		return fail_at(c, line, col, "invalid input: %s (at offset %zu)", problem,
+				 ps->problem_offset);
+	}
+	default:
+		break;
+	}
+	int line = (int)ps->problem_mark.line + 1, col = (int)ps->problem_mark.column + 1;
+	if (ps->context != NULL)
+		return fail_at(c, line, col, "YAML syntax error: %s (%s at line %d)", problem, ps->context,
+				 (int)ps->context_mark.line + 1);
+	return fail_at(c, line, col, "YAML syntax error: %s", problem);
+}
+
+int weft_config_parse(const char *text, size_t len, const char *name, struct weft_config *cfg, char *err,
+		      size_t errlen)
+{
+	struct ctx c = {
+		.file = name != NULL ? name : "<config>",
+		.text = text != NULL ? text : "",
+		.len = text != NULL ? len : 0,
+		.err = err,
+		.errlen = errlen,
+	};
+	yaml_parser_t parser;
+	yaml_document_t doc, extra;
+	int rc;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	weft_config_defaults(cfg);
+	if (c.len > WEFT_CFG_MAX_SIZE)
+		return fail_file(&c, "larger than %u MiB (%zu bytes)", WEFT_CFG_MAX_SIZE >> 20, c.len);
+
+	if (!yaml_parser_initialize(&parser))
+		return fail_file(&c, "out of memory");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)c.text, c.len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		/* libyaml has already freed the partial document. */
+		syntax_error(&c, &parser);
+		yaml_parser_delete(&parser);
+		return -1;
+	}
+	c.doc = &doc;
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+
+	/* One document per file: a second one would be silently ignored otherwise. */
+	rc = 0;
+	if (root != NULL) {
+		if (!yaml_parser_load(&parser, &extra)) {
+			rc = syntax_error(&c, &parser);
+		} else {
+			yaml_node_t *r2 = yaml_document_get_root_node(&extra);
+			if (r2 != NULL)
+				rc = fail(&c, line_of(r2), "document", "only one YAML document is allowed per file");
+			yaml_document_delete(&extra);
+		}
+	}
+	if (rc == 0)
+		rc = parse_root(&c, root, cfg);
+
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+int weft_config_load(const char *path, struct weft_config *cfg, char *err, size_t errlen)
+{
+	struct ctx c = {.file = path != NULL ? path : "<config>", .err = err, .errlen = errlen};
+	char ebuf[128];
+	size_t cap = 16384, len = 0;
+	char *buf;
+	int fd, rc;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (path == NULL)
+		return fail_file(&c, "cannot read: %s", strerror_r(EINVAL, ebuf, sizeof(ebuf)));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail_file(&c, "cannot read: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
+	buf = malloc(cap);
+	if (buf == NULL) {
+		close(fd);
+		return fail_file(&c, "cannot read: %s", strerror_r(ENOMEM, ebuf, sizeof(ebuf)));
+	}
+	/* Read to the end rather than trusting st_size: pipes and /proc files have none. */
+	for (;;) {
+		if (len == cap) {
+			/* One byte past the limit is enough to know the file is too large. */
+			if (cap > WEFT_CFG_MAX_SIZE)
+				break;
+			size_t ncap = cap * 2 > WEFT_CFG_MAX_SIZE ? WEFT_CFG_MAX_SIZE + 1 : cap * 2;
+			char *nbuf = realloc(buf, ncap);
+			if (nbuf == NULL) {
+				free(buf);
+				close(fd);
+				return fail_file(&c, "cannot read: %s", strerror_r(ENOMEM, ebuf, sizeof(ebuf)));
+			}
+			buf = nbuf;
+			cap = ncap;
+		}
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			free(buf);
+			close(fd);
+			return fail_file(&c, "cannot read: %s", strerror_r(e, ebuf, sizeof(ebuf)));
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (len > WEFT_CFG_MAX_SIZE) {
+		free(buf);
+		return fail_file(&c, "larger than %u MiB", WEFT_CFG_MAX_SIZE >> 20);
+	}
+	rc = weft_config_parse(buf, len, path, cfg, err, errlen);
+	free(buf);
+	return rc;
+}
