@@ -19,6 +19,7 @@
 #define WEFT_TXBUF 64 /* per port; flushed when full and at the end of every iteration */
 
 struct weft_neigh_table;
+struct tcp_stack;
 struct rte_ring;
 struct rte_rcu_qsbr;
 
@@ -65,6 +66,7 @@ struct weft_worker {
 	struct rte_ring *inbox;     /* mbufs dispatched to this worker by another (MP/SC) */
 	struct rte_ring *neigh_in;  /* struct weft_neigh_msg * updates from other workers (MP/SC) */
 	struct weft_neigh_table *neigh;
+	struct tcp_stack *tcp;      /* this worker's TCP stack (dataplane/tcp/tcp.h) */
 
 	volatile bool *running;
 } __attribute__((aligned(64)));
