@@ -220,6 +220,26 @@ int weft_stats_json(const struct weft_stats_view *v, struct weft_buf *o)
 	return o->failed ? -1 : 0;
 }
 
+int weft_stats_reasons_json(struct weft_buf *o)
+{
+	weft_buf_puts(o, "{\n  \"drops\": {");
+	for (unsigned r = 0; r < WEFT_DROP_MAX; r++) {
+		weft_buf_puts(o, r ? ",\n    " : "\n    ");
+		weft_buf_json_str(o, weft_drop_name[r]);
+		weft_buf_puts(o, ": ");
+		weft_buf_json_str(o, weft_drop_help[r]);
+	}
+	weft_buf_puts(o, "\n  },\n  \"events\": {");
+	for (unsigned e = 0; e < WEFT_EV_MAX; e++) {
+		weft_buf_puts(o, e ? ",\n    " : "\n    ");
+		weft_buf_json_str(o, weft_event_name[e]);
+		weft_buf_puts(o, ": ");
+		weft_buf_json_str(o, weft_event_help[e]);
+	}
+	weft_buf_puts(o, "\n  }\n}\n");
+	return o->failed ? -1 : 0;
+}
+
 /* ---- Prometheus text format 0.0.4 ---------------------------------------- */
 
 int weft_stats_prom_label(struct weft_buf *o, const char *s)

@@ -131,6 +131,18 @@ int weft_stats_json(const struct weft_stats_view *v, struct weft_buf *out);
  */
 int weft_stats_prometheus(const struct weft_stats_view *v, struct weft_buf *out);
 
+/**
+ * Render what every drop reason and event means (appended to out), from the
+ * help strings of dataplane/counters.h:
+ *
+ *   {"drops":{"<reason>":"<help>", ...}, "events":{"<event>":"<help>", ...}}
+ *
+ * Prometheus has room for one HELP line per family only, so this is where
+ * the per-reason text is served (for weftctl and the operations guide).
+ * @return 0, or -1 when out ran out of memory (out->failed)
+ */
+int weft_stats_reasons_json(struct weft_buf *out);
+
 #define WEFT_STATS_PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define WEFT_STATS_JSON_CONTENT_TYPE "application/json"
 

@@ -531,6 +531,23 @@ static void test_json_checker_rejects(void **state)
 	assert_true(json_valid(good, strlen(good)));
 }
 
+static void test_reasons_json(void **state)
+{
+	struct weft_buf b = WEFT_BUF_INIT;
+	(void)state;
+
+	assert_int_equal(weft_stats_reasons_json(&b), 0);
+	assert_true(json_valid(b.data, b.len));
+	assert_non_null(strstr(b.data, "\"ip4_bad_checksum\": \"IPv4 header checksum mismatch\""));
+	assert_non_null(strstr(b.data, "\"arp_reply_out\": \"ARP replies sent\""));
+	for (unsigned r = 0; r < WEFT_DROP_MAX; r++) {
+		char needle[128];
+		snprintf(needle, sizeof(needle), "\"%s\": \"", weft_drop_name[r]);
+		assert_int_equal(count(b.data, needle), 1);
+	}
+	weft_buf_free(&b);
+}
+
 /* ---- sampling -------------------------------------------------------------- */
 
 static void test_busy_pct_two_samples(void **state)
@@ -673,6 +690,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_json_valid_and_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_escaping, setup, teardown),
 		cmocka_unit_test(test_json_checker_rejects),
+		cmocka_unit_test(test_reasons_json),
 		cmocka_unit_test_setup_teardown(test_busy_pct_two_samples, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_null_worker_skipped, setup, teardown),
 		cmocka_unit_test(test_buf_basics),
