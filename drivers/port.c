@@ -205,6 +205,27 @@ static int port_probe(struct port_state *ps, const struct weft_port_cfg *pc, uns
 	return 0;
 }
 
+/* Set the RSS key and hash types on a configured port and check that the device holds them. */
+static bool rss_key_applied(const struct port_state *ps, uint16_t pid, struct rte_eth_rss_conf *want)
+{
+	uint8_t got_key[128];
+	struct rte_eth_rss_conf got = {.rss_key = got_key, .rss_key_len = sizeof(got_key)};
+	struct rte_eth_rss_conf set = *want;
+	int ret = rte_eth_dev_rss_hash_update(pid, &set);
+	if (ret != 0 && ret != -ENOTSUP) {
+		port_warn(ps, "cannot set the RSS key (%s); dispatching in software", rte_strerror(-ret));
+		return false;
+	}
+	ret = rte_eth_dev_rss_hash_conf_get(pid, &got);
+	if (ret == -ENOTSUP)
+		return true; /* cannot check; configure accepted the key */
+	if (ret != 0 || memcmp(got_key, want->rss_key, RTE_MIN((size_t)want->rss_key_len, sizeof(got_key))) != 0) {
+		port_warn(ps, "the device does not hold our RSS key; dispatching in software");
+		return false;
+	}
+	return true;
+}
+
 /* Pass 2: configure, set up queues, start. */
 static int port_setup(struct port_state *ps, const struct weft_port_cfg *pc, unsigned index, char *err,
 		      size_t errlen)
@@ -318,6 +339,17 @@ static int port_setup(struct port_state *ps, const struct weft_port_cfg *pc, uns
 		else
 			port_warn(ps, "cannot program the RSS table (%s); assuming hash %% queues",
 				  rte_strerror(-ret));
+	}
+
+	/*
+	 * Some drivers (null among them) ignore the key given to configure;
+	 * set it again explicitly and read it back. A device that will not
+	 * take our key spreads flows where we cannot predict, so its workers
+	 * must dispatch in software like on any other non-RSS port.
+	 */
+	if (info->rss && !rss_key_applied(ps, pid, &conf.rx_adv_conf.rss_conf)) {
+		info->rss = false;
+		info->reta_size = 0;
 	}
 
 	ret = rte_eth_dev_start(pid);
