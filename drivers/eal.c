@@ -130,19 +130,16 @@ static bool pcap_is_file(const char *s)
 }
 
 /*
- * af_packet rings: every frame slot holds a tpacket header plus the whole
- * frame, so slots grow with the MTU. Powers of two keep the PMD's
- * "block size is a multiple of frame size" rule trivially true. 1024 slots
- * per queue and direction absorb a few bursts of the worker being busy.
+ * af_packet ring slots: a slot holds a tpacket header plus the frame, and
+ * the PMD refuses a receive queue whose slot payload is larger than an mbuf
+ * of the pool (RTE_MBUF_DEFAULT_BUF_SIZE), so 2048 is the largest that
+ * works. It is also enough: the PMD reports a 1518-byte maximum frame, so
+ * ethdev never lets its MTU above 1500. 1024 slots per queue and direction
+ * absorb a few bursts of the worker being busy.
  */
-static unsigned af_packet_framesz(uint16_t mtu)
-{
-	unsigned need = (mtu ? mtu : 1500) + 14 + 4 + 128; /* Ethernet, VLAN, tpacket header and sockaddr_ll */
-	unsigned f = 2048;
-	while (f < need)
-		f <<= 1;
-	return f;
-}
+#define AF_PACKET_FRAMESZ 2048
+#define AF_PACKET_BLOCKSZ 4096
+#define AF_PACKET_FRAMECNT 1024
 
 int weft_port_devargs(const struct weft_port_cfg *pc, unsigned index, unsigned nq, char *buf, size_t len)
 {
@@ -158,18 +155,16 @@ int weft_port_devargs(const struct weft_port_cfg *pc, unsigned index, unsigned n
 		nq = 1;
 
 	switch (pc->driver) {
-	case WEFT_DRV_AF_PACKET: {
+	case WEFT_DRV_AF_PACKET:
 		if (!has_iface && !devargs_has(pc->devargs, "iface"))
 			goto missing_iface;
-		unsigned fsz = af_packet_framesz(pc->mtu);
 		if (has_iface)
 			kv(&b, pc, "iface", "%s", pc->iface);
 		kv(&b, pc, "qpairs", "%u", nq);
-		kv(&b, pc, "blocksz", "%u", fsz < 4096 ? 4096 : fsz);
-		kv(&b, pc, "framesz", "%u", fsz);
-		kv(&b, pc, "framecnt", "%u", 1024);
+		kv(&b, pc, "blocksz", "%u", AF_PACKET_BLOCKSZ);
+		kv(&b, pc, "framesz", "%u", AF_PACKET_FRAMESZ);
+		kv(&b, pc, "framecnt", "%u", AF_PACKET_FRAMECNT);
 		break;
-	}
 	case WEFT_DRV_AF_XDP:
 		if (!has_iface && !devargs_has(pc->devargs, "iface"))
 			goto missing_iface;

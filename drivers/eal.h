@@ -47,7 +47,7 @@ int weft_port_dev_name(const struct weft_port_cfg *pc, unsigned index, char *buf
  * keys for its driver, then pc->devargs. A key the operator already wrote in
  * pc->devargs is not emitted by the preset, so the operator's value wins.
  *
- *   af_packet  iface=IF,qpairs=Q,blocksz=B,framesz=F,framecnt=N (frames sized for pc->mtu)
+ *   af_packet  iface=IF,qpairs=Q,blocksz=4096,framesz=2048,framecnt=1024
  *   af_xdp     iface=IF,start_queue=0,queue_count=Q
  *   tap        iface=IF (when given)
  *   memif      role=server,id=INDEX[,socket=IF]
