@@ -32,14 +32,26 @@ void net_ip4_output(struct weft_worker *w, struct rte_mbuf *m);
 /** Same for IPv6: m starts at a complete IPv6 header. Takes ownership of m. */
 void net_ip6_output(struct weft_worker *w, struct rte_mbuf *m);
 
-/** Apply a neighbour update broadcast by another worker. */
-void net_neigh_apply(struct weft_worker *w, const struct weft_neigh_msg *msg);
+/**
+ * Apply a neighbour update broadcast by another worker (dequeued from
+ * w->neigh_in). Takes ownership of msg: it came from the sender's message
+ * mempool and goes back there, so the loop must not touch it afterwards.
+ */
+void net_neigh_apply(struct weft_worker *w, struct weft_neigh_msg *msg);
 
 /** Expire neighbour entries and retransmit solicitations; call about every millisecond. */
 void net_neigh_timers(struct weft_worker *w);
 
-/** Allocate and initialise w->neigh. Returns 0 or -1. */
+/**
+ * Allocate and initialise w->neigh on the NUMA node of w->lcore, and, when
+ * w->n_workers > 1, the mempool w's broadcasts are drawn from (w->id must be
+ * set: it names the pool). Returns 0, or -1 when memory is short.
+ */
 int net_neigh_init(struct weft_worker *w);
+/**
+ * Free w->neigh and the packets still waiting on resolution. Call only once
+ * every worker has stopped: peers' rings may hold messages from w's pool.
+ */
 void net_neigh_free(struct weft_worker *w);
 
 #endif
