@@ -11,6 +11,7 @@
 #include "drivers/fault.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <rte_common.h>
@@ -303,15 +304,18 @@ static void tx_cksum_in_software(struct rte_mbuf *m)
 	if (l4_off > rte_pktmbuf_data_len(m)) /* headers not in the first segment: leave it to the device */
 		return;
 
-	uint16_t *l4_cksum = NULL;
+	/* Where the L4 checksum field sits; written through memcpy as headers need not be aligned. */
+	uint8_t *l4_cksum = NULL;
 	if (l4 == RTE_MBUF_F_TX_TCP_CKSUM && l4_off + sizeof(struct rte_tcp_hdr) <= rte_pktmbuf_data_len(m))
-		l4_cksum = &rte_pktmbuf_mtod_offset(m, struct rte_tcp_hdr *, l4_off)->cksum;
+		l4_cksum = rte_pktmbuf_mtod_offset(m, uint8_t *, l4_off + offsetof(struct rte_tcp_hdr, cksum));
 	else if (l4 == RTE_MBUF_F_TX_UDP_CKSUM &&
 		 l4_off + sizeof(struct rte_udp_hdr) <= rte_pktmbuf_data_len(m))
-		l4_cksum = &rte_pktmbuf_mtod_offset(m, struct rte_udp_hdr *, l4_off)->dgram_cksum;
+		l4_cksum = rte_pktmbuf_mtod_offset(m, uint8_t *, l4_off + offsetof(struct rte_udp_hdr, dgram_cksum));
 	else if (l4 != 0)
 		return; /* SCTP or a truncated header: not ours to finish */
 
+	const uint16_t zero = 0;
+	uint16_t sum;
 	if (ol & RTE_MBUF_F_TX_IPV4) {
 		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
 		if (ol & RTE_MBUF_F_TX_IP_CKSUM) {
@@ -319,14 +323,16 @@ static void tx_cksum_in_software(struct rte_mbuf *m)
 			ip->hdr_checksum = rte_ipv4_cksum(ip);
 		}
 		if (l4_cksum != NULL) {
-			*l4_cksum = 0;
-			*l4_cksum = rte_ipv4_udptcp_cksum_mbuf(m, ip, l4_off);
+			memcpy(l4_cksum, &zero, sizeof(zero));
+			sum = rte_ipv4_udptcp_cksum_mbuf(m, ip, l4_off);
+			memcpy(l4_cksum, &sum, sizeof(sum));
 		}
 	} else if (ol & RTE_MBUF_F_TX_IPV6) {
 		struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, m->l2_len);
 		if (l4_cksum != NULL) {
-			*l4_cksum = 0;
-			*l4_cksum = rte_ipv6_udptcp_cksum_mbuf(m, ip, l4_off);
+			memcpy(l4_cksum, &zero, sizeof(zero));
+			sum = rte_ipv6_udptcp_cksum_mbuf(m, ip, l4_off);
+			memcpy(l4_cksum, &sum, sizeof(sum));
 		}
 	} else {
 		return;

@@ -23,6 +23,7 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_tcp.h>
 #include <rte_udp.h>
 
 #include "drivers/eal.h"
@@ -659,6 +660,66 @@ static void test_corrupt_finishes_offloaded_checksums(void **state)
 	weft_fault_destroy(f);
 }
 
+/* The same for TCP over IPv6, whose header has no checksum of its own. */
+static void test_corrupt_finishes_offloaded_checksums_v6(void **state)
+{
+	(void)state;
+	struct weft_fault_cfg c = {.corrupt = 1.0};
+	struct weft_fault *f = mk(&c, 20);
+	for (int round = 0; round < 200; round++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+		uint16_t plen = 77;
+		uint16_t len = (uint16_t)(14 + 40 + 20 + plen);
+		assert_non_null(rte_pktmbuf_append(m, len));
+		uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *);
+		memset(d, 0, len);
+		d[12] = 0x86;
+		d[13] = 0xdd;
+		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(d + 14);
+		ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+		ip->payload_len = rte_cpu_to_be_16((uint16_t)(20 + plen));
+		ip->proto = IPPROTO_TCP;
+		ip->hop_limits = 64;
+		static const uint8_t src[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1}; /* 2001:db8::1 */
+		static const uint8_t dst[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
+		memcpy(ip->src_addr, src, 16);
+		memcpy(ip->dst_addr, dst, 16);
+		struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(ip + 1);
+		tcp->src_port = rte_cpu_to_be_16(40000);
+		tcp->dst_port = rte_cpu_to_be_16(443);
+		tcp->data_off = 5 << 4;
+		tcp->tcp_flags = RTE_TCP_ACK_FLAG;
+		for (int i = 0; i < plen; i++)
+			d[74 + i] = (uint8_t)(round * 3 + i);
+		tcp->cksum = rte_ipv6_phdr_cksum(ip, 0);
+		m->l2_len = 14;
+		m->l3_len = 40;
+		m->ol_flags = RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_TCP_CKSUM;
+
+		uint8_t ref[256];
+		memcpy(ref, d, len);
+		struct rte_ipv6_hdr *rip = (struct rte_ipv6_hdr *)(ref + 14);
+		struct rte_tcp_hdr *rtcp = (struct rte_tcp_hdr *)(rip + 1);
+		rtcp->cksum = 0;
+		rtcp->cksum = rte_ipv6_udptcp_cksum(rip, rtcp);
+
+		struct rte_mbuf *in[1] = {m}, *out[2];
+		assert_int_equal(weft_fault_apply(f, in, 1, out, 2, 0, &ctr), 1);
+		m = out[0];
+		assert_int_equal(m->ol_flags & RTE_MBUF_F_TX_L4_MASK, 0);
+		const uint8_t *got = rte_pktmbuf_mtod(m, const uint8_t *);
+		unsigned diffs = 0;
+		for (unsigned i = 0; i < len; i++)
+			if (got[i] != ref[i]) {
+				assert_true(i >= 14);
+				diffs++;
+			}
+		assert_int_equal(diffs, 1);
+		rte_pktmbuf_free(m);
+	}
+	weft_fault_destroy(f);
+}
+
 /* ---- duplicate --------------------------------------------------------- */
 
 static void test_duplicate_identical(void **state)
@@ -974,6 +1035,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_multiseg, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_shared_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_finishes_offloaded_checksums, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_finishes_offloaded_checksums_v6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_identical, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_out_keeps_order, setup, teardown),
 		cmocka_unit_test(test_devargs_presets),
