@@ -223,6 +223,7 @@ static struct rte_mbuf *heap_pop(struct weft_fault *f)
 	return top;
 }
 
+/* Moves due frames to out[k..]; their ownership passes to the caller. Returns the new fill of out. */
 static uint16_t release_due(struct weft_fault *f, struct rte_mbuf **out, uint16_t k, uint16_t max_out,
 			    uint64_t now)
 {
@@ -279,7 +280,7 @@ static void stage_reorder(struct weft_fault *f, struct rte_mbuf *m, uint64_t now
 	stage_delay(f, m, now, out, k, max_out, ctr);
 }
 
-/* The frame's bytes may be changed only when no other mbuf or external owner shares them. */
+/* The frame's bytes may be changed only when no other mbuf or external owner shares them. Borrows m. */
 static bool mbuf_writable(const struct rte_mbuf *m)
 {
 	for (; m != NULL; m = m->next)
@@ -293,6 +294,7 @@ static bool mbuf_writable(const struct rte_mbuf *m)
  * recomputed by the device after we corrupt it, hiding the corruption.
  * Compute them in software now and drop the requests, so the receiver sees
  * checksums that match the frame as it was before the damage.
+ * Borrows m, which must be writable (see mbuf_writable()).
  */
 static void tx_cksum_in_software(struct rte_mbuf *m)
 {
