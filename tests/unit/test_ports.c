@@ -186,7 +186,7 @@ static void test_tx_delay_fault(void **state)
 		assert_int_equal(seq_of(pkts[i]), 500 + i);
 	rte_pktmbuf_free_bulk(pkts, n);
 
-	/* Queue 0 of the same port has its own state; the fast path of an unfaulted port is untouched. */
+	/* A port without faults keeps its plain path alongside. */
 	assert_int_equal(send_frames(0, 0, 0, 4), 4);
 	assert_int_equal(weft_port_rx(0, 0, pkts, 64, rte_rdtsc(), &ctr), 4);
 	rte_pktmbuf_free_bulk(pkts, 4);
