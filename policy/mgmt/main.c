@@ -125,19 +125,19 @@ static int setup_workers(struct weft_mgmt *m, char *err, size_t errlen)
 		}
 	}
 	/*
-	 * Queue ownership: with RSS every worker polls its own queue of every
-	 * port; a single-queue port is polled by worker 0, which dispatches.
+	 * Queue ownership: worker w polls queue w of every port that has one
+	 * for it. Queues spread by our own RSS key can be processed where they
+	 * land; anything else (a kernel fanout hash, a single queue) goes
+	 * through the software dispatcher so that a flow's frames always reach
+	 * the worker that the Toeplitz hash with our key names.
 	 */
 	for (uint16_t p = 0; p < nports; p++) {
 		const struct weft_port_info *pi = weft_port_info(p);
-		if (pi->n_rxq >= nw) {
-			for (unsigned i = 0; i < nw; i++) {
-				struct weft_worker *w = &m->workers[i];
-				w->rxq[w->n_rxq++] = (struct weft_rxq){.port = p, .queue = (uint16_t)i};
-			}
-		} else {
-			struct weft_worker *w = &m->workers[0];
-			w->rxq[w->n_rxq++] = (struct weft_rxq){.port = p, .queue = 0, .dispatch = nw > 1};
+		bool dispatch = nw > 1 && !pi->rss;
+		for (unsigned i = 0; i < nw && i < pi->n_rxq; i++) {
+			struct weft_worker *w = &m->workers[i];
+			w->rxq[w->n_rxq++] = (struct weft_rxq){
+				.port = p, .queue = (uint16_t)i, .dispatch = dispatch};
 		}
 	}
 	return 0;
