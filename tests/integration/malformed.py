@@ -74,7 +74,7 @@ def cases(wmac, cmac):
         ("ip6_not_for_us", e / IPv6(src=C6, dst="2001:db8::77") / ICMPv6EchoRequest(), "destination not ours"),
         ("ip6_fragment", e / ip6 / IPv6ExtHdrFragment(m=1, id=7) / ICMPv6EchoRequest(), "fragment header"),
         ("ip6_ext_header", e / ip6 / IPv6ExtHdrHopByHop() / ICMPv6EchoRequest(), "hop-by-hop options"),
-        ("ip6_unknown_proto", e / IPv6(src=C6, dst=W6, nh=253) / Raw(b"z" * 8), "next header 253"),
+        ("ip6_unknown_proto", e / IPv6(src=C6, dst=W6, nh=132) / Raw(b"z" * 8), "next header 132 (SCTP)"),
         ("icmp6_bad_checksum", e / ip6 / ICMPv6EchoRequest(cksum=0x1234), "echo with a bad checksum"),
         ("nd_bad_hop_limit", Ether(dst=ns_mac, src=cmac) / IPv6(src=C6, dst=ns_dst, hlim=64) / ICMPv6ND_NS(tgt=W6) / ICMPv6NDOptSrcLLAddr(lladdr=cmac), "NS with hop limit 64"),
         ("nd_not_for_us", e / IPv6(src=C6, dst=W6, hlim=255) / ICMPv6ND_NS(tgt="2001:db8::77") / ICMPv6NDOptSrcLLAddr(lladdr=cmac), "NS for another target"),

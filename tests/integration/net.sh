@@ -68,6 +68,7 @@ PY
 check "ping -6 link-local $ll%c0 answered" ipc ping -6 -c 2 -i 0.2 -W 2 -q "$ll%c0"
 ipc ip neigh flush dev c0
 check "arping 198.18.0.1 answered" ipc arping -c 2 -w 4 -I c0 198.18.0.1
+ipc ping -c 1 -W 2 -q 198.18.0.1 >/dev/null
 lladdr=$(ipc ip neigh show 198.18.0.1 dev c0 | awk '{print $3}')
 check "client learned weft's MAC ($lladdr = $mac)" test "$lladdr" = "$mac"
 echo_in=$(weft_metric weft_events_total 'event="icmp_echo_in"')
@@ -87,6 +88,12 @@ sum_reason() {
 	awk -v r="reason=\"$2\"" '$1 ~ /^weft_drops_total\{/ && index($1, r) { s += $2 } END { printf "%d\n", s }' "$1"
 }
 while read -r reason count desc; do
+	# DPDK's af_packet joins a PACKET_FANOUT group with the defrag flag: the
+	# kernel reassembles IPv4 before weft sees it and keeps lone fragments.
+	if [ "$DRIVER" = af_packet ] && [ "$reason" = ip4_fragment ]; then
+		tap_skip "malformed: $desc -> $reason (the kernel defragments IPv4 for af_packet fanout)"
+		continue
+	fi
 	b=$(sum_reason "$before" "$reason")
 	a=$(sum_reason "$after" "$reason")
 	check "malformed: $desc -> $reason (+$((a - b)), want >= $count)" test $((a - b)) -ge "$count"
