@@ -1313,6 +1313,11 @@ static int parse_route(struct ctx *c, const yaml_node_t *n, unsigned idx, struct
 			    weft_prefix_fmt(&r->dst, b, sizeof(b)), r->dst.ip.af);
 	if ((why = unicast_problem(&r->via)) != NULL)
 		return fail(c, line_of(f[VIA].val), p, "%s is %s", a, why);
+	for (unsigned j = 0; j < cfg->n_ports; j++)
+		for (unsigned k = 0; k < cfg->ports[j].n_addrs; k++)
+			if (ip_equal(&cfg->ports[j].addrs[k].ip, &r->via))
+				return fail(c, line_of(f[VIA].val), p, "%s is an address of port %s itself", a,
+					    cfg->ports[j].name);
 
 	path_key(p, path, "port");
 	if (f[PORT].val != NULL) {

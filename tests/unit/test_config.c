@@ -695,6 +695,8 @@ static void test_route_errors(void **state)
 		  "weft.yaml:10: routes[0].via: link-local next hop fe80::1 needs \"port\"");
 	check_err(TWO_PORTS "  - {prefix: 198.19.0.0/16, via: 224.0.0.1}\n",
 		  "weft.yaml:10: routes[0].via: 224.0.0.1 is a multicast address");
+	check_err(TWO_PORTS "  - {prefix: 198.19.0.0/16, via: 198.18.1.1}\n",
+		  "weft.yaml:10: routes[0].via: 198.18.1.1 is an address of port p1 itself");
 	check_err(TWO_PORTS "  - {prefix: 198.19.0.0/16}\n", "weft.yaml:10: routes[0].via: required key is missing");
 	check_err(TWO_PORTS "  - {via: 198.18.0.254}\n", "weft.yaml:10: routes[0].prefix: required key is missing");
 	check_err(TWO_PORTS "  - {prefix: 198.19.0.0/33, via: 198.18.0.254}\n",
