@@ -68,7 +68,21 @@
 	X(NO_MBUF, "no_mbuf", "mbuf pool exhausted")                                               \
 	X(DISPATCH_FULL, "dispatch_full", "software dispatch ring to another worker full")         \
 	X(FAULT_DROP, "fault_drop", "dropped by configured fault injection")                       \
-	X(FAULT_QUEUE_FULL, "fault_queue_full", "fault-injection delay queue full")
+	X(FAULT_QUEUE_FULL, "fault_queue_full", "fault-injection delay queue full")                \
+	X(TCP_BAD_HEADER, "tcp_bad_header", "TCP segment shorter than its header or data offset out of range") \
+	X(TCP_BAD_CHECKSUM, "tcp_bad_checksum", "TCP checksum mismatch")                           \
+	X(TCP_BAD_FLAGS, "tcp_bad_flags", "TCP flags not allowed in the connection state (no ACK, SYN with FIN/RST)") \
+	X(TCP_NO_CONN, "tcp_no_conn", "TCP segment for no connection (answered with RST)")         \
+	X(TCP_CONN_LIMIT, "tcp_conn_limit", "SYN refused with RST: every connection object of the worker in use") \
+	X(TCP_SYN_BACKLOG_FULL, "tcp_syn_backlog_full", "SYN over the backlog with SYN cookies off") \
+	X(TCP_BAD_COOKIE, "tcp_bad_cookie", "ACK carrying an invalid or expired SYN cookie")       \
+	X(TCP_PAWS, "tcp_paws", "TCP segment with an old timestamp (PAWS, RFC 7323 5)")            \
+	X(TCP_OUT_OF_WINDOW, "tcp_out_of_window", "TCP segment outside the receive window (answered with an ACK)") \
+	X(TCP_BAD_ACK, "tcp_bad_ack", "TCP ACK for data never sent or too old (RFC 5961 5)")       \
+	X(TCP_BAD_RST, "tcp_bad_rst", "RST outside the window or not exactly at RCV.NXT (RFC 5961 3)") \
+	X(TCP_BAD_SYN, "tcp_bad_syn", "SYN on a synchronized connection (RFC 5961 4, challenge ACK)") \
+	X(TCP_OOO_FULL, "tcp_ooo_full", "out-of-order segment over the queue bound")               \
+	X(TCP_AFTER_CLOSE, "tcp_after_close", "data for a connection the application closed (answered with RST)")
 
 /* Things that happened, not refusals. */
 #define WEFT_EVENTS(X)                                                                             \
