@@ -281,6 +281,8 @@ static void put16(uint8_t *p, uint16_t v)
 void hf_put(struct h_frame *f, const void *p, size_t n)
 {
 	assert_true(f->len + n <= sizeof(f->b));
+	if (n == 0)
+		return; /* p may be NULL, which memcpy does not allow even for 0 bytes */
 	memcpy(f->b + f->len, p, n);
 	f->len += n;
 }

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -1616,6 +1617,127 @@ static void test_out6_no_route(void **state)
 	h_assert_drop(h, WEFT_DROP_IP6_NO_ROUTE);
 }
 
+/*
+ * 2001:db8:1:: with a scrambled interface identifier per i. Addresses that
+ * differ only in their low bits land in distinct slots (CRC is linear), so
+ * scrambling is what makes probe runs and backward shifts happen here.
+ */
+static const uint8_t *many_ip(unsigned i)
+{
+	static uint8_t buf[4][16];
+	static unsigned k;
+	uint8_t *a = buf[k++ % 4];
+	uint64_t x = (i + 1) * 0x9e3779b97f4a7c15ull; /* splitmix64 */
+
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	memcpy(a, h_ip6("2001:db8:1::"), 16);
+	for (unsigned b = 0; b < 8; b++)
+		a[8 + b] = (uint8_t)(x >> (8 * b));
+	a[8] &= 0xfd; /* keep clear of our own ::1 by construction: never all-zero high bits */
+	a[8] |= 0x10;
+	return a;
+}
+
+static void many_mac(uint8_t mac[6], unsigned i)
+{
+	mac[0] = 0x02;
+	mac[1] = 0xcc;
+	mac[2] = 0;
+	mac[3] = 0;
+	mac[4] = (uint8_t)(i >> 8);
+	mac[5] = (uint8_t)i;
+}
+
+/* Learn ip at mac from a solicited NA: nothing is sent back, so the entry stays unused. */
+static void learn_na(struct harness *h, const uint8_t *ip, const uint8_t mac[6])
+{
+	uint8_t msg[64];
+	struct h_frame f;
+	size_t n = h_nd(msg, 136, 0x60000000u, ip, 2, mac);
+
+	nd_frame(&f, H_MAC0, ip, h_ip6("2001:db8:1::1"), 255, msg, n);
+	h_rx(h, 0, &f);
+	assert_int_equal(h_tx_count(h, 0), 0);
+}
+
+static void test_neigh_table_full(void **state)
+{
+	struct harness *h = H(state);
+	struct rte_mbuf *m;
+	uint8_t mac[6];
+	unsigned i;
+
+	/* Fill the table to its load bound (three quarters of 1024 slots). */
+	for (i = 0; i < 768; i++) {
+		many_mac(mac, i);
+		h_learn6(h, 0, many_ip(i), mac);
+	}
+	/* A next hop needing a new entry has nowhere to wait. */
+	net_ip4_output(h->w, out4("198.18.0.1", "198.18.0.2", 0));
+	h_assert_drop(h, WEFT_DROP_NEIGH_TABLE_FULL);
+	/* Known entries still work. */
+	net_ip6_output(h->w, out6(h_ip6("2001:db8:1::1"), many_ip(500), 0));
+	many_mac(mac, 500);
+	m = h_tx_pop(h, 0);
+	assert_memory_equal(tx_bytes(m), mac, 6);
+	rte_pktmbuf_free(m);
+}
+
+static void test_neigh_many_expire(void **state)
+{
+	struct harness *h = H(state);
+	struct weft_worker *w = h->w;
+	const unsigned n = 700, used_every = 17;
+	uint64_t t0 = w->now;
+	unsigned n_used = 0;
+	uint8_t mac[6];
+	struct rte_mbuf *m;
+
+	for (unsigned i = 0; i < n; i++) {
+		many_mac(mac, i);
+		learn_na(h, many_ip(i), mac);
+	}
+	/* Every entry resolves to its own MAC: long probe runs survived insertion. */
+	for (unsigned i = 0; i < n; i += used_every) {
+		net_ip6_output(w, out6(h_ip6("2001:db8:1::1"), many_ip(i), 0));
+		m = h_tx_pop(h, 0);
+		many_mac(mac, i);
+		assert_memory_equal(tx_bytes(m), mac, 6);
+		rte_pktmbuf_free(m);
+		n_used++;
+	}
+	/* Expiry deletes the idle ones, shifting runs back, and probes the used ones. */
+	w->now = t0 + 300 * H_HZ;
+	net_neigh_timers(w);
+	assert_int_equal(h_tx_count(h, 0), n_used);
+	for (unsigned k = 0; k < n_used; k++) {
+		m = h_tx_pop(h, 0);
+		/* Unicast to the cached MAC, NS for the address itself (RFC 4861 7.3.3). */
+		assert_int_equal(tx_bytes(m)[0], 0x02);
+		assert_int_equal(tx_bytes(m)[1], 0xcc);
+		assert_memory_equal(tx_bytes(m) + 14 + 24, tx_bytes(m) + 14 + 48, 16);
+		assert_int_equal(tx_bytes(m)[14 + 40], 135);
+		rte_pktmbuf_free(m);
+	}
+	/* After all the deletions, the probed entries are still found. */
+	for (unsigned i = 0; i < n; i += used_every) {
+		net_ip6_output(w, out6(h_ip6("2001:db8:1::1"), many_ip(i), 1));
+		m = h_tx_pop(h, 0);
+		many_mac(mac, i);
+		assert_memory_equal(tx_bytes(m), mac, 6);
+		assert_int_equal(tx_bytes(m)[14 + 40], 1);
+		rte_pktmbuf_free(m);
+	}
+	/* And an idle one is gone: resolution starts over. */
+	net_ip6_output(w, out6(h_ip6("2001:db8:1::1"), many_ip(1), 2));
+	m = h_tx_pop(h, 0);
+	assert_ns(m, H_MAC0, many_ip(1), NULL);
+	rte_pktmbuf_free(m);
+	h_assert_no_drop(h);
+}
+
 static void test_two_workers_share(void **state)
 {
 	struct harness *h = H(state);
@@ -1729,6 +1851,8 @@ int main(void)
 		T(test_out6_resolve),
 		T(test_out6_default_gateway_timeout),
 		T(test_out6_no_route),
+		T(test_neigh_table_full),
+		T(test_neigh_many_expire),
 		cmocka_unit_test_setup_teardown(test_two_workers_share, h_setup2, h_teardown),
 	};
 
