@@ -169,7 +169,7 @@ static void neigh_solicit(struct weft_worker *w, struct neigh_entry *e, const ui
 
 static void neigh_flush(struct weft_worker *w, struct neigh_entry *e)
 {
-	/* Copy first: transmitting never touches the table, but keep the entry state final before. */
+	/* Empty the queue before transmitting, so the entry is consistent whatever the tx path does. */
 	struct rte_mbuf *q[NEIGH_QUEUE_LEN];
 	unsigned n = e->n_q;
 	uint8_t mac[6];
@@ -207,7 +207,8 @@ static void neigh_broadcast(struct weft_worker *w, const struct neigh_entry *e)
 		msg->port = e->key.port;
 		memcpy(msg->mac, e->mac, 6);
 		memcpy(msg->ip, e->key.ip, 16);
-		if (rte_ring_mp_enqueue(w->peers[i].neigh_in, msg) < 0)
+		/* The ring's own mode applies: several workers enqueue, its owner alone dequeues. */
+		if (rte_ring_enqueue(w->peers[i].neigh_in, msg) < 0)
 			rte_mempool_put(mp, msg);
 	}
 }
