@@ -42,6 +42,14 @@
 #define DELAY_MS_MAX 10000
 #define IFNAME_MAX 15 /* IFNAMSIZ - 1 */
 #define EAL_ARG_MAX 127
+#define CONNECT_TIMEOUT_MS_MAX 3600000u  /* an hour */
+#define IDLE_TIMEOUT_MS_MAX 604800000u   /* a week */
+#define LISTENER_CONNS_MAX (1u << 24)
+#define ENDPOINT_WEIGHT_MAX 10000
+#define TCP_CONNS_MIN 16
+#define TCP_CONNS_MAX (1u << 24)
+#define TCP_BUF_MIN (16u << 10)   /* at least a few jumbo segments */
+#define TCP_BUF_MAX (64u << 20)   /* what a 2^14 window scale still reaches with room to spare */
 
 /* ------------------------------------------------------------------------- */
 /* Addresses                                                                  */
@@ -338,6 +346,42 @@ void weft_port_cfg_defaults(struct weft_port_cfg *p)
 	p->fault_seed = 1;
 }
 
+void weft_tcp_cfg_defaults(struct weft_tcp_cfg *t)
+{
+	/* The values of tcp_params_default(); tests/unit/test_config.c pins them. */
+	memset(t, 0, sizeof(*t));
+	t->max_connections = 16384;
+	t->sndbuf = 256u << 10;
+	t->rcvbuf = 256u << 10;
+	t->syn_backlog = 1024;
+	t->syncookies = true;
+	t->window_scaling = true;
+	t->timestamps = true;
+	t->sack = true;
+	t->congestion = WEFT_TCP_CC_CUBIC;
+	t->rto_initial_ms = 1000;
+	t->rto_min_ms = 200;
+	t->rto_max_ms = 60000;
+	t->max_retries = 8;
+	t->syn_retries = 5;
+	t->delayed_ack_ms = 40;
+	t->time_wait_ms = 10000;
+	t->fin_wait2_ms = 30000;
+	t->keepalive_ms = 0;
+	t->keepalive_interval_ms = 75000;
+	t->keepalive_probes = 9;
+	t->ooo_max_segments = 64;
+	t->ooo_max_bytes = 0;
+	t->challenge_acks_per_s = 1000;
+	t->ephemeral_port_min = 32768;
+	t->ephemeral_port_max = 60999;
+}
+
+const char *weft_tcp_cc_name(enum weft_tcp_cc cc)
+{
+	return cc == WEFT_TCP_CC_NEWRENO ? "newreno" : cc == WEFT_TCP_CC_CUBIC ? "cubic" : "unknown";
+}
+
 void weft_config_defaults(struct weft_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -347,6 +391,7 @@ void weft_config_defaults(struct weft_config *cfg)
 	cfg->eal.memory_mb = 256;
 	cfg->eal.hugepages = true;
 	snprintf(cfg->eal.file_prefix, sizeof(cfg->eal.file_prefix), "weft");
+	weft_tcp_cfg_defaults(&cfg->tcp);
 	cfg->eal.mbufs_per_worker = 8192;
 	cfg->admin.addr.af = 4;
 	cfg->admin.addr.v4 = htonl(0x7f000001u);
@@ -373,6 +418,9 @@ struct ctx {
 	size_t errlen;
 	struct port_src port[WEFT_CFG_MAX_PORTS];
 	int route_prefix_line[WEFT_CFG_MAX_ROUTES];
+	int cluster_name_line[WEFT_CFG_MAX_CLUSTERS];
+	int listener_name_line[WEFT_CFG_MAX_LISTENERS];
+	int listener_port_line[WEFT_CFG_MAX_LISTENERS];
 };
 
 /* A value made safe to quote in a message: bounded, printable ASCII only. */
@@ -1376,24 +1424,481 @@ static int parse_admin(struct ctx *c, const yaml_node_t *n, struct weft_admin_cf
 	return 0;
 }
 
+/* ---- clusters, listeners, tcp ---- */
+
+/* A name of [a-z0-9_-]{1,31}; what names it ("a cluster name") goes into the message. */
+static const char *get_name(struct ctx *c, const yaml_node_t *n, const char *path, const char *what)
+{
+	const char *s = scalar(c, n, path, what);
+
+	if (s == NULL)
+		return NULL;
+	if (s[0] == '\0' || strlen(s) >= WEFT_CFG_NAME_LEN || !only_chars(s, LOWER_NAME_CHARS)) {
+		fail(c, line_of(n), path, "\"%s\" is not a valid name (1-31 characters of a-z, 0-9, _ and -)",
+		     show(s).s);
+		return NULL;
+	}
+	return s;
+}
+
+/* "198.18.1.2:5001" or "[2001:db8::2]:5001". */
+static char *fmt_hostport(const struct weft_ip *ip, uint16_t port, char *buf, size_t len)
+{
+	char a[64];
+
+	weft_ip_fmt(ip, a, sizeof(a));
+	snprintf(buf, len, ip->af == 6 ? "[%s]:%u" : "%s:%u", a, (unsigned)port);
+	return buf;
+}
+
+/* The port that owns address ip, or NULL. */
+static const struct weft_port_cfg *port_owning(const struct weft_config *cfg, const struct weft_ip *ip)
+{
+	for (unsigned j = 0; j < cfg->n_ports; j++)
+		for (unsigned k = 0; k < cfg->ports[j].n_addrs; k++)
+			if (ip_equal(&cfg->ports[j].addrs[k].ip, ip))
+				return &cfg->ports[j];
+	return NULL;
+}
+
+static bool ip_is_unspecified(const struct weft_ip *ip)
+{
+	static const uint8_t zero[16];
+
+	return ip->af == 4 ? ip->v4 == 0 : memcmp(ip->v6, zero, 16) == 0;
+}
+
+static int parse_endpoint(struct ctx *c, const yaml_node_t *n, const char *path, struct weft_config *cfg,
+			  const struct weft_cluster_cfg *cl)
+{
+	enum { ADDRESS, PORT, WEIGHT, N };
+	struct field f[N] = {[ADDRESS] = {"address"}, [PORT] = {"port"}, [WEIGHT] = {"weight"}};
+	struct weft_endpoint_cfg *e = &cfg->endpoints[cfg->n_endpoints];
+	const struct weft_port_cfg *own;
+	char p[PATH_LEN], a[64], b[80];
+	const char *why;
+
+	memset(e, 0, sizeof(*e));
+	e->weight = 1;
+	e->line = line_of(n);
+	if (!is_null(n) && n->type != YAML_MAPPING_NODE)
+		return fail(c, line_of(n), path, "expected a mapping with address, port and weight");
+	if (fields(c, n, path, f, N) != 0)
+		return -1;
+
+	path_key(p, path, "address");
+	if (f[ADDRESS].val == NULL)
+		return fail(c, e->line, p, "required key is missing");
+	if (get_ip(c, f[ADDRESS].val, p, &e->addr) != 0)
+		return -1;
+	weft_ip_fmt(&e->addr, a, sizeof(a));
+	if ((why = unicast_problem(&e->addr)) != NULL)
+		return fail(c, line_of(f[ADDRESS].val), p, "%s is %s", a, why);
+	if ((own = port_owning(cfg, &e->addr)) != NULL)
+		return fail(c, line_of(f[ADDRESS].val), p, "%s is an address of port %s itself", a, own->name);
+
+	path_key(p, path, "port");
+	if (f[PORT].val == NULL)
+		return fail(c, e->line, p, "required key is missing");
+	if (get_u16(c, f[PORT].val, p, 1, 65535, &e->port) != 0)
+		return -1;
+
+	if (f[WEIGHT].val != NULL) {
+		path_key(p, path, "weight");
+		if (get_uint(c, f[WEIGHT].val, p, 1, ENDPOINT_WEIGHT_MAX, &e->weight) != 0)
+			return -1;
+	}
+
+	for (unsigned j = cl->first_endpoint; j < cfg->n_endpoints; j++) {
+		const struct weft_endpoint_cfg *o = &cfg->endpoints[j];
+		if (o->port == e->port && ip_equal(&o->addr, &e->addr))
+			return fail(c, e->line, path, "duplicate endpoint %s (first at line %d)",
+				    fmt_hostport(&e->addr, e->port, b, sizeof(b)), o->line);
+	}
+	return 0;
+}
+
+static int parse_cluster(struct ctx *c, const yaml_node_t *n, unsigned idx, struct weft_config *cfg)
+{
+	enum { NAME, LB_POLICY, ENDPOINTS, N };
+	struct field f[N] = {[NAME] = {"name"}, [LB_POLICY] = {"lb_policy"}, [ENDPOINTS] = {"endpoints"}};
+	struct weft_cluster_cfg *cl = &cfg->clusters[idx];
+	char path[PATH_LEN], p[PATH_LEN], ip[PATH_LEN];
+	const char *s;
+
+	memset(cl, 0, sizeof(*cl));
+	cl->line = line_of(n);
+	cl->lb = WEFT_LB_ROUND_ROBIN;
+	cl->first_endpoint = cfg->n_endpoints;
+	path_idx(path, "clusters", idx);
+	if (!is_null(n) && n->type != YAML_MAPPING_NODE)
+		return fail(c, line_of(n), path, "expected a mapping");
+	if (fields(c, n, path, f, N) != 0)
+		return -1;
+
+	path_key(p, path, "name");
+	if (f[NAME].val == NULL)
+		return fail(c, cl->line, p, "required key is missing");
+	if ((s = get_name(c, f[NAME].val, p, "a cluster name")) == NULL)
+		return -1;
+	for (unsigned j = 0; j < idx; j++)
+		if (strcmp(cfg->clusters[j].name, s) == 0)
+			return fail(c, line_of(f[NAME].val), p, "duplicate cluster name \"%s\" (first at line %d)", s,
+				    c->cluster_name_line[j]);
+	snprintf(cl->name, sizeof(cl->name), "%s", s);
+	c->cluster_name_line[idx] = line_of(f[NAME].val);
+
+	if (f[LB_POLICY].val != NULL) {
+		path_key(p, path, "lb_policy");
+		if ((s = scalar(c, f[LB_POLICY].val, p, "a load-balancing policy")) == NULL)
+			return -1;
+		if (strcmp(s, "round_robin") != 0)
+			return fail(c, line_of(f[LB_POLICY].val), p,
+				    "unknown load-balancing policy \"%s\" (expected round_robin)", show(s).s);
+		cl->lb = WEFT_LB_ROUND_ROBIN;
+	}
+
+	path_key(p, path, "endpoints");
+	const yaml_node_t *e = f[ENDPOINTS].val;
+	if (e == NULL)
+		return fail(c, cl->line, p, "required key is missing");
+	if (is_null(e))
+		return fail(c, line_of(e), p, "at least one endpoint is required");
+	if (e->type != YAML_SEQUENCE_NODE)
+		return fail(c, line_of(e), p, "expected a sequence of endpoints");
+	size_t ne = seq_len(e);
+	if (ne == 0)
+		return fail(c, line_of(e), p, "at least one endpoint is required");
+	if (ne > WEFT_CFG_MAX_CLUSTER_ENDPOINTS)
+		return fail(c, line_of(e), p, "too many endpoints (%zu, max %d per cluster)", ne,
+			    WEFT_CFG_MAX_CLUSTER_ENDPOINTS);
+	if (cfg->n_endpoints + ne > WEFT_CFG_MAX_ENDPOINTS)
+		return fail(c, line_of(e), p, "too many endpoints in all clusters together (max %d)",
+			    WEFT_CFG_MAX_ENDPOINTS);
+	for (size_t i = 0; i < ne; i++) {
+		path_idx(ip, p, i);
+		if (parse_endpoint(c, seq_item(c, e, i), ip, cfg, cl) != 0)
+			return -1;
+		cfg->n_endpoints++;
+		cl->n_endpoints++;
+	}
+	return 0;
+}
+
+static int parse_clusters(struct ctx *c, const yaml_node_t *n, struct weft_config *cfg)
+{
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(c, line_of(n), "clusters", "expected a sequence of clusters");
+	size_t nc = seq_len(n);
+	if (nc > WEFT_CFG_MAX_CLUSTERS)
+		return fail(c, line_of(n), "clusters", "too many clusters (%zu, max %d)", nc, WEFT_CFG_MAX_CLUSTERS);
+	for (size_t i = 0; i < nc; i++) {
+		if (parse_cluster(c, seq_item(c, n, i), (unsigned)i, cfg) != 0)
+			return -1;
+		cfg->n_clusters = (unsigned)i + 1;
+	}
+	return 0;
+}
+
+static int parse_listener(struct ctx *c, const yaml_node_t *n, unsigned idx, struct weft_config *cfg)
+{
+	enum { NAME, KIND, ADDRESS, PORT, CLUSTER, CONNECT_TIMEOUT, IDLE_TIMEOUT, MAX_CONNS, N };
+	struct field f[N] = {
+		[NAME] = {"name"},
+		[KIND] = {"kind"},
+		[ADDRESS] = {"address"},
+		[PORT] = {"port"},
+		[CLUSTER] = {"cluster"},
+		[CONNECT_TIMEOUT] = {"connect_timeout_ms"},
+		[IDLE_TIMEOUT] = {"idle_timeout_ms"},
+		[MAX_CONNS] = {"max_connections"},
+	};
+	struct weft_listener_cfg *l = &cfg->listeners[idx];
+	char path[PATH_LEN], p[PATH_LEN], a[64], b[80];
+	const char *s;
+
+	memset(l, 0, sizeof(*l));
+	l->line = line_of(n);
+	l->kind = WEFT_LISTENER_TCP_PROXY;
+	l->connect_timeout_ms = 1000;
+	l->idle_timeout_ms = 300000;
+	l->max_connections = 100000;
+	path_idx(path, "listeners", idx);
+	if (!is_null(n) && n->type != YAML_MAPPING_NODE)
+		return fail(c, line_of(n), path, "expected a mapping");
+	if (fields(c, n, path, f, N) != 0)
+		return -1;
+
+	path_key(p, path, "name");
+	if (f[NAME].val == NULL)
+		return fail(c, l->line, p, "required key is missing");
+	if ((s = get_name(c, f[NAME].val, p, "a listener name")) == NULL)
+		return -1;
+	for (unsigned j = 0; j < idx; j++)
+		if (strcmp(cfg->listeners[j].name, s) == 0)
+			return fail(c, line_of(f[NAME].val), p, "duplicate listener name \"%s\" (first at line %d)", s,
+				    c->listener_name_line[j]);
+	snprintf(l->name, sizeof(l->name), "%s", s);
+	c->listener_name_line[idx] = line_of(f[NAME].val);
+
+	/* Required, so that a listener never silently changes meaning when kinds are added. */
+	path_key(p, path, "kind");
+	if (f[KIND].val == NULL)
+		return fail(c, l->line, p, "required key is missing");
+	if ((s = scalar(c, f[KIND].val, p, "a listener kind")) == NULL)
+		return -1;
+	if (strcmp(s, "tcp_proxy") != 0)
+		return fail(c, line_of(f[KIND].val), p, "unknown listener kind \"%s\" (expected tcp_proxy)", show(s).s);
+
+	path_key(p, path, "address");
+	if (f[ADDRESS].val == NULL)
+		return fail(c, l->line, p, "required key is missing");
+	if (get_ip(c, f[ADDRESS].val, p, &l->addr) != 0)
+		return -1;
+	l->any = ip_is_unspecified(&l->addr);
+	if (!l->any && port_owning(cfg, &l->addr) == NULL)
+		return fail(c, line_of(f[ADDRESS].val), p,
+			    "%s is not an address of any port (use one of the ports' addresses, or 0.0.0.0 or \"::\" "
+			    "for every address of the family)",
+			    weft_ip_fmt(&l->addr, a, sizeof(a)));
+
+	path_key(p, path, "port");
+	if (f[PORT].val == NULL)
+		return fail(c, l->line, p, "required key is missing");
+	if (get_u16(c, f[PORT].val, p, 1, 65535, &l->port) != 0)
+		return -1;
+	c->listener_port_line[idx] = line_of(f[PORT].val);
+	/* A wildcard and a specific address may share a port: the specific one wins (see l4cfg.h). */
+	for (unsigned j = 0; j < idx; j++) {
+		const struct weft_listener_cfg *o = &cfg->listeners[j];
+		if (o->port == l->port && o->addr.af == l->addr.af && o->any == l->any &&
+		    (l->any || ip_equal(&o->addr, &l->addr)))
+			return fail(c, line_of(f[PORT].val), p, "%s is already taken by listener %s (line %d)",
+				    fmt_hostport(&l->addr, l->port, b, sizeof(b)), o->name, c->listener_port_line[j]);
+	}
+
+	path_key(p, path, "cluster");
+	if (f[CLUSTER].val == NULL)
+		return fail(c, l->line, p, "required key is missing");
+	if ((s = scalar(c, f[CLUSTER].val, p, "a cluster name")) == NULL)
+		return -1;
+	unsigned k = 0;
+	while (k < cfg->n_clusters && strcmp(cfg->clusters[k].name, s) != 0)
+		k++;
+	if (k == cfg->n_clusters)
+		return fail(c, line_of(f[CLUSTER].val), p, "no cluster named \"%s\"", show(s).s);
+	snprintf(l->cluster, sizeof(l->cluster), "%s", s);
+	l->cluster_idx = k;
+
+	struct {
+		int key;
+		uint32_t lo, hi;
+		uint32_t *out;
+	} nums[] = {
+		{CONNECT_TIMEOUT, 1, CONNECT_TIMEOUT_MS_MAX, &l->connect_timeout_ms},
+		{IDLE_TIMEOUT, 0, IDLE_TIMEOUT_MS_MAX, &l->idle_timeout_ms},
+		{MAX_CONNS, 1, LISTENER_CONNS_MAX, &l->max_connections},
+	};
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		unsigned v;
+		if (f[nums[i].key].val == NULL)
+			continue;
+		path_key(p, path, f[nums[i].key].key);
+		if (get_uint(c, f[nums[i].key].val, p, nums[i].lo, nums[i].hi, &v) != 0)
+			return -1;
+		*nums[i].out = v;
+	}
+	return 0;
+}
+
+static int parse_listeners(struct ctx *c, const yaml_node_t *n, struct weft_config *cfg)
+{
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(c, line_of(n), "listeners", "expected a sequence of listeners");
+	size_t nl = seq_len(n);
+	if (nl > WEFT_CFG_MAX_LISTENERS)
+		return fail(c, line_of(n), "listeners", "too many listeners (%zu, max %d)", nl,
+			    WEFT_CFG_MAX_LISTENERS);
+	for (size_t i = 0; i < nl; i++) {
+		if (parse_listener(c, seq_item(c, n, i), (unsigned)i, cfg) != 0)
+			return -1;
+		cfg->n_listeners = (unsigned)i + 1;
+	}
+	return 0;
+}
+
+static int parse_tcp(struct ctx *c, const yaml_node_t *n, struct weft_tcp_cfg *t)
+{
+	enum {
+		MAX_CONNS, SNDBUF, RCVBUF, SYN_BACKLOG, RTO_INITIAL, RTO_MIN, RTO_MAX, MAX_RETRIES, SYN_RETRIES,
+		DELACK, TIME_WAIT, FIN_WAIT2, KEEPALIVE, KEEPALIVE_INTVL, KEEPALIVE_PROBES, OOO_SEGS, OOO_BYTES,
+		CHALLENGE_ACKS, EPH_MIN, EPH_MAX, /* integers above, the rest below */
+		SYNCOOKIES, WSCALE, TIMESTAMPS, SACK, CONGESTION, N
+	};
+	struct field f[N] = {
+		[MAX_CONNS] = {"max_connections"},
+		[SNDBUF] = {"sndbuf"},
+		[RCVBUF] = {"rcvbuf"},
+		[SYN_BACKLOG] = {"syn_backlog"},
+		[RTO_INITIAL] = {"rto_initial_ms"},
+		[RTO_MIN] = {"rto_min_ms"},
+		[RTO_MAX] = {"rto_max_ms"},
+		[MAX_RETRIES] = {"max_retries"},
+		[SYN_RETRIES] = {"syn_retries"},
+		[DELACK] = {"delayed_ack_ms"},
+		[TIME_WAIT] = {"time_wait_ms"},
+		[FIN_WAIT2] = {"fin_wait2_ms"},
+		[KEEPALIVE] = {"keepalive_ms"},
+		[KEEPALIVE_INTVL] = {"keepalive_interval_ms"},
+		[KEEPALIVE_PROBES] = {"keepalive_probes"},
+		[OOO_SEGS] = {"ooo_max_segments"},
+		[OOO_BYTES] = {"ooo_max_bytes"},
+		[CHALLENGE_ACKS] = {"challenge_acks_per_s"},
+		[EPH_MIN] = {"ephemeral_port_min"},
+		[EPH_MAX] = {"ephemeral_port_max"},
+		[SYNCOOKIES] = {"syncookies"},
+		[WSCALE] = {"window_scaling"},
+		[TIMESTAMPS] = {"timestamps"},
+		[SACK] = {"sack"},
+		[CONGESTION] = {"congestion"},
+	};
+	static const struct {
+		uint32_t lo, hi;
+	} range[] = {
+		[MAX_CONNS] = {TCP_CONNS_MIN, TCP_CONNS_MAX},
+		[SNDBUF] = {TCP_BUF_MIN, TCP_BUF_MAX},
+		[RCVBUF] = {TCP_BUF_MIN, TCP_BUF_MAX},
+		[SYN_BACKLOG] = {1, 1u << 20},
+		[RTO_INITIAL] = {1, 600000},
+		[RTO_MIN] = {1, 600000},
+		[RTO_MAX] = {1, 600000},
+		[MAX_RETRIES] = {1, 64},
+		[SYN_RETRIES] = {1, 32},
+		[DELACK] = {0, 499},           /* RFC 9293 3.8.6.3: under 500 ms */
+		[TIME_WAIT] = {0, 240000},     /* up to 2*MSL with RFC 9293's MSL of 2 minutes */
+		[FIN_WAIT2] = {1000, 600000},
+		[KEEPALIVE] = {0, 86400000},
+		[KEEPALIVE_INTVL] = {1000, 86400000},
+		[KEEPALIVE_PROBES] = {1, 1000},
+		[OOO_SEGS] = {1, 65536},
+		[OOO_BYTES] = {0, TCP_BUF_MAX},
+		[CHALLENGE_ACKS] = {1, 1000000},
+		[EPH_MIN] = {1024, 65535},
+		[EPH_MAX] = {1024, 65535},
+	};
+	uint32_t eph_min = t->ephemeral_port_min, eph_max = t->ephemeral_port_max;
+	uint32_t *out[] = {
+		[MAX_CONNS] = &t->max_connections,
+		[SNDBUF] = &t->sndbuf,
+		[RCVBUF] = &t->rcvbuf,
+		[SYN_BACKLOG] = &t->syn_backlog,
+		[RTO_INITIAL] = &t->rto_initial_ms,
+		[RTO_MIN] = &t->rto_min_ms,
+		[RTO_MAX] = &t->rto_max_ms,
+		[MAX_RETRIES] = &t->max_retries,
+		[SYN_RETRIES] = &t->syn_retries,
+		[DELACK] = &t->delayed_ack_ms,
+		[TIME_WAIT] = &t->time_wait_ms,
+		[FIN_WAIT2] = &t->fin_wait2_ms,
+		[KEEPALIVE] = &t->keepalive_ms,
+		[KEEPALIVE_INTVL] = &t->keepalive_interval_ms,
+		[KEEPALIVE_PROBES] = &t->keepalive_probes,
+		[OOO_SEGS] = &t->ooo_max_segments,
+		[OOO_BYTES] = &t->ooo_max_bytes,
+		[CHALLENGE_ACKS] = &t->challenge_acks_per_s,
+		[EPH_MIN] = &eph_min,
+		[EPH_MAX] = &eph_max,
+	};
+	bool *flags[] = {&t->syncookies, &t->window_scaling, &t->timestamps, &t->sack}; /* SYNCOOKIES..SACK */
+	char p[PATH_LEN];
+
+	if (fields(c, n, "tcp", f, N) != 0)
+		return -1;
+	for (int i = MAX_CONNS; i <= EPH_MAX; i++) {
+		unsigned v;
+		if (f[i].val == NULL)
+			continue;
+		path_key(p, "tcp", f[i].key);
+		if (get_uint(c, f[i].val, p, range[i].lo, range[i].hi, &v) != 0)
+			return -1;
+		*out[i] = v;
+	}
+	for (int i = SYNCOOKIES; i <= SACK; i++) {
+		if (f[i].val == NULL)
+			continue;
+		path_key(p, "tcp", f[i].key);
+		if (get_bool(c, f[i].val, p, flags[i - SYNCOOKIES]) != 0)
+			return -1;
+	}
+	if (f[CONGESTION].val != NULL) {
+		const char *s = scalar(c, f[CONGESTION].val, "tcp.congestion", "a congestion control name");
+		if (s == NULL)
+			return -1;
+		if (strcmp(s, "cubic") == 0)
+			t->congestion = WEFT_TCP_CC_CUBIC;
+		else if (strcmp(s, "newreno") == 0)
+			t->congestion = WEFT_TCP_CC_NEWRENO;
+		else
+			return fail(c, line_of(f[CONGESTION].val), "tcp.congestion",
+				    "unknown congestion control \"%s\" (expected cubic or newreno)", show(s).s);
+	}
+
+	/* Orderings: the message points at a key that was written, the later one when both were. */
+	if (t->rto_min_ms > t->rto_max_ms) {
+		int k = f[RTO_MAX].val != NULL ? RTO_MAX : RTO_MIN;
+		path_key(p, "tcp", f[k].key);
+		return fail(c, line_of(f[k].val), p, "rto_min_ms (%u) is above rto_max_ms (%u)", t->rto_min_ms,
+			    t->rto_max_ms);
+	}
+	if (t->rto_initial_ms < t->rto_min_ms || t->rto_initial_ms > t->rto_max_ms) {
+		int k = f[RTO_INITIAL].val != NULL ? RTO_INITIAL : f[RTO_MIN].val != NULL ? RTO_MIN : RTO_MAX;
+		path_key(p, "tcp", f[k].key);
+		return fail(c, line_of(f[k].val), p, "rto_initial_ms (%u) must lie within rto_min_ms..rto_max_ms (%u..%u)",
+			    t->rto_initial_ms, t->rto_min_ms, t->rto_max_ms);
+	}
+	if (eph_min > eph_max) {
+		int k = f[EPH_MAX].val != NULL ? EPH_MAX : EPH_MIN;
+		path_key(p, "tcp", f[k].key);
+		return fail(c, line_of(f[k].val), p, "ephemeral_port_min (%u) is above ephemeral_port_max (%u)", eph_min,
+			    eph_max);
+	}
+	t->ephemeral_port_min = (uint16_t)eph_min;
+	t->ephemeral_port_max = (uint16_t)eph_max;
+	return 0;
+}
+
 static int parse_root(struct ctx *c, const yaml_node_t *root, struct weft_config *cfg)
 {
-	enum { EAL, PORTS, ROUTES, ADMIN, N };
-	struct field f[N] = {[EAL] = {"eal"}, [PORTS] = {"ports"}, [ROUTES] = {"routes"}, [ADMIN] = {"admin"}};
+	enum { EAL, PORTS, ROUTES, ADMIN, CLUSTERS, LISTENERS, TCP, N };
+	struct field f[N] = {
+		[EAL] = {"eal"}, [PORTS] = {"ports"}, [ROUTES] = {"routes"}, [ADMIN] = {"admin"},
+		[CLUSTERS] = {"clusters"}, [LISTENERS] = {"listeners"}, [TCP] = {"tcp"},
+	};
 
 	if (root != NULL && !is_null(root) && root->type != YAML_MAPPING_NODE)
 		return fail(c, line_of(root), "document",
-			    "expected a mapping of sections (eal, ports, routes, admin)");
+			    "expected a mapping of sections (eal, ports, routes, admin, clusters, listeners, tcp)");
 	if (fields(c, root, "", f, N) != 0)
 		return -1;
-	/* Fixed order, whatever the order in the file: routes name ports. */
+	/* Fixed order, whatever the order in the file: routes and listeners name what comes before. */
 	if (parse_eal(c, f[EAL].val, &cfg->eal) != 0)
 		return -1;
 	if (parse_ports(c, f[PORTS].val, line_of(root), cfg) != 0)
 		return -1;
 	if (parse_routes(c, f[ROUTES].val, cfg) != 0)
 		return -1;
-	return parse_admin(c, f[ADMIN].val, &cfg->admin);
+	if (parse_admin(c, f[ADMIN].val, &cfg->admin) != 0)
+		return -1;
+	/* Listeners name clusters and bind the ports' addresses. */
+	if (parse_clusters(c, f[CLUSTERS].val, cfg) != 0)
+		return -1;
+	if (parse_listeners(c, f[LISTENERS].val, cfg) != 0)
+		return -1;
+	return parse_tcp(c, f[TCP].val, &cfg->tcp);
 }
 
 /* ------------------------------------------------------------------------- */

@@ -18,6 +18,10 @@
 #define WEFT_CFG_MAX_ADDRS 8
 #define WEFT_CFG_MAX_ROUTES 256
 #define WEFT_CFG_MAX_EAL_ARGS 32
+#define WEFT_CFG_MAX_LISTENERS 64
+#define WEFT_CFG_MAX_CLUSTERS 64
+#define WEFT_CFG_MAX_CLUSTER_ENDPOINTS 256 /* per cluster */
+#define WEFT_CFG_MAX_ENDPOINTS 4096        /* all clusters together */
 #define WEFT_CFG_NAME_LEN 32
 #define WEFT_CFG_ERR_LEN 512
 #define WEFT_CFG_MAX_SIZE (4u << 20) /* largest config accepted, file or API body */
@@ -103,6 +107,85 @@ struct weft_admin_cfg {
 	uint16_t port;
 };
 
+enum weft_listener_kind {
+	WEFT_LISTENER_TCP_PROXY, /* pipe bytes to an endpoint of a cluster */
+};
+
+/*
+ * A listener: where weft accepts connections and what it does with them.
+ * Listeners live in the snapshot and change on reload.
+ */
+struct weft_listener_cfg {
+	char name[WEFT_CFG_NAME_LEN];
+	enum weft_listener_kind kind;
+	struct weft_ip addr;  /* one of the ports' addresses, or 0.0.0.0 / :: (every address of the family) */
+	bool any;             /* addr is the unspecified address */
+	uint16_t port;
+	char cluster[WEFT_CFG_NAME_LEN];
+	unsigned cluster_idx; /* index into weft_config.clusters */
+	uint32_t connect_timeout_ms; /* upstream handshake deadline */
+	uint32_t idle_timeout_ms;    /* no byte either way for this long: both sides reset; 0 = never */
+	uint32_t max_connections;    /* across workers; each admits ceil(max / workers) */
+	int line;
+};
+
+enum weft_lb_policy {
+	WEFT_LB_ROUND_ROBIN, /* smooth weighted round robin, per worker */
+};
+
+struct weft_endpoint_cfg {
+	struct weft_ip addr;
+	uint16_t port;
+	uint32_t weight;
+	int line;
+};
+
+struct weft_cluster_cfg {
+	char name[WEFT_CFG_NAME_LEN];
+	enum weft_lb_policy lb;
+	unsigned first_endpoint; /* into weft_config.endpoints */
+	unsigned n_endpoints;    /* 1..WEFT_CFG_MAX_CLUSTER_ENDPOINTS */
+	int line;
+};
+
+enum weft_tcp_cc {
+	WEFT_TCP_CC_CUBIC,
+	WEFT_TCP_CC_NEWRENO,
+};
+
+/*
+ * Tuning of each worker's TCP stack: the fields of struct tcp_params
+ * (dataplane/tcp/tcp.h) as plain values, so the config stays free of
+ * DPDK. Bound at start-up: changing any of it needs a restart.
+ */
+struct weft_tcp_cfg {
+	uint32_t max_connections;  /* connection objects per worker, TIME_WAIT included */
+	uint32_t sndbuf;           /* bytes */
+	uint32_t rcvbuf;           /* bytes */
+	uint32_t syn_backlog;
+	bool syncookies;
+	bool window_scaling;
+	bool timestamps;
+	bool sack;
+	enum weft_tcp_cc congestion;
+	uint32_t rto_initial_ms;
+	uint32_t rto_min_ms;
+	uint32_t rto_max_ms;
+	uint32_t max_retries;
+	uint32_t syn_retries;
+	uint32_t delayed_ack_ms;
+	uint32_t time_wait_ms;
+	uint32_t fin_wait2_ms;
+	uint32_t keepalive_ms;     /* 0 = off */
+	uint32_t keepalive_interval_ms;
+	uint32_t keepalive_probes;
+	uint32_t ooo_max_segments;
+	uint32_t ooo_max_bytes;    /* 0 = rcvbuf */
+	uint32_t challenge_acks_per_s;
+	uint16_t ephemeral_port_min;
+	uint16_t ephemeral_port_max;
+};
+
 struct weft_config {
 	struct weft_eal_cfg eal;
 	unsigned n_ports;
@@ -110,6 +193,13 @@ struct weft_config {
 	unsigned n_routes;
 	struct weft_route_cfg routes[WEFT_CFG_MAX_ROUTES];
 	struct weft_admin_cfg admin;
+	unsigned n_listeners;
+	struct weft_listener_cfg listeners[WEFT_CFG_MAX_LISTENERS];
+	unsigned n_clusters;
+	struct weft_cluster_cfg clusters[WEFT_CFG_MAX_CLUSTERS];
+	unsigned n_endpoints;
+	struct weft_endpoint_cfg endpoints[WEFT_CFG_MAX_ENDPOINTS]; /* clusters' endpoints, in order */
+	struct weft_tcp_cfg tcp;
 };
 
 /**
@@ -145,6 +235,11 @@ const char *weft_driver_name(enum weft_port_driver d);
 int weft_driver_parse(const char *s, enum weft_port_driver *d);
 /** Format "198.18.0.0/15" into buf (at least 52 bytes). Returns buf. */
 char *weft_prefix_fmt(const struct weft_prefix *p, char *buf, size_t len);
+/** Fill t with the TCP stack defaults (those of tcp_params_default()). */
+void weft_tcp_cfg_defaults(struct weft_tcp_cfg *t);
+/** "cubic" or "newreno". */
+const char *weft_tcp_cc_name(enum weft_tcp_cc cc);
+
 /** Fill one port with the defaults a port entry starts from (mtu 1500, 1024 descriptors, fault seed 1). */
 void weft_port_cfg_defaults(struct weft_port_cfg *p);
 

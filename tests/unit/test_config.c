@@ -119,6 +119,15 @@ static void test_example_file(void **state)
 	assert_string_equal(cfg.routes[0].port, "p1");
 	assert_int_equal(cfg.eal.n_args, 1);
 	assert_string_equal(cfg.eal.args[0], "--log-level=lib.eal:notice");
+	assert_int_equal(cfg.n_listeners, 2);
+	assert_string_equal(cfg.listeners[0].cluster, "backend");
+	assert_true(cfg.listeners[1].any);
+	assert_int_equal(cfg.n_clusters, 1);
+	assert_int_equal(cfg.clusters[0].n_endpoints, 2);
+	/* The example spells out every tcp default. */
+	struct weft_tcp_cfg def;
+	weft_tcp_cfg_defaults(&def);
+	assert_memory_equal(&def, &cfg.tcp, sizeof(def));
 }
 
 static void test_defaults(void **state)
@@ -191,7 +200,8 @@ static void test_syntax_error(void **state)
 static void test_not_a_mapping(void **state)
 {
 	(void)state;
-	check_err("- a\n- b\n", "weft.yaml:1: document: expected a mapping of sections (eal, ports, routes, admin)");
+	check_err("- a\n- b\n", "weft.yaml:1: document: expected a mapping of sections (eal, ports, routes, admin, "
+				 "clusters, listeners, tcp)");
 	check_err("eal: [1]\n", "weft.yaml:1: eal: expected a mapping");
 	check_err("ports: p0\n", "weft.yaml:1: ports: expected a sequence of ports");
 	check_err("ports:\n  - p0\n", "weft.yaml:2: ports[0]: expected a mapping");
@@ -751,6 +761,389 @@ static void test_admin(void **state)
 }
 
 /* ------------------------------------------------------------------------- */
+/* clusters, listeners, tcp                                                   */
+/* ------------------------------------------------------------------------- */
+
+/* Lines 1-9: two ports with addresses; a section may follow from line 10. */
+#define L4_PORTS                                                                                   \
+	"ports:\n"                                                   /* 1 */                        \
+	"  - name: p0\n"                                             /* 2 */                        \
+	"    driver: ring\n"                                         /* 3 */                        \
+	"    addresses: [198.18.0.1/24, \"2001:db8::1/64\"]\n"       /* 4 */                        \
+	"  - name: p1\n"                                             /* 5 */                        \
+	"    driver: ring\n"                                         /* 6 */                        \
+	"    addresses: [198.18.1.1/24, \"2001:db8:1::1/64\"]\n"     /* 7 */                        \
+	"clusters:\n"                                                /* 8 */                        \
+	"  - {name: backend, endpoints: [{address: 198.18.1.2, port: 5001}]}\n" /* 9 */
+
+/* Lines 1-11: ports, one cluster, "listeners:" at line 10 and an entry from line 11. */
+#define L4_BASE L4_PORTS "listeners:\n"
+
+static void test_l4_full(void **state)
+{
+	(void)state;
+	check_ok(L4_PORTS "  - name: web\n"                                    /* 10 */
+			  "    lb_policy: round_robin\n"                     /* 11 */
+			  "    endpoints:\n"                                 /* 12 */
+			  "      - {address: 198.18.1.2, port: 80, weight: 3}\n" /* 13 */
+			  "      - {address: \"2001:db8:1::2\", port: 80}\n" /* 14 */
+			  "      - address: 198.19.0.7\n"                    /* 15 */
+			  "        port: 8080\n"                             /* 16 */
+			  "listeners:\n"                                     /* 17 */
+			  "  - name: tcp_in\n"                               /* 18 */
+			  "    kind: tcp_proxy\n"                            /* 19 */
+			  "    address: 198.18.0.1\n"                        /* 20 */
+			  "    port: 5000\n"                                 /* 21 */
+			  "    cluster: backend\n"                           /* 22 */
+			  "    connect_timeout_ms: 250\n"                    /* 23 */
+			  "    idle_timeout_ms: 0\n"                         /* 24 */
+			  "    max_connections: 7\n"                         /* 25 */
+			  "  - {name: web-6, kind: tcp_proxy, address: \"::\", port: 80, cluster: web}\n" /* 26 */
+			  "  - {name: web-4, kind: tcp_proxy, address: 0.0.0.0, port: 80, cluster: web}\n"
+			  "  - {name: web-4x, kind: tcp_proxy, address: 198.18.0.1, port: 80, cluster: web}\n");
+	assert_int_equal(cfg.n_clusters, 2);
+	assert_int_equal(cfg.n_endpoints, 4);
+	assert_string_equal(cfg.clusters[0].name, "backend");
+	assert_int_equal(cfg.clusters[0].first_endpoint, 0);
+	assert_int_equal(cfg.clusters[0].n_endpoints, 1);
+	assert_int_equal(cfg.clusters[1].first_endpoint, 1);
+	assert_int_equal(cfg.clusters[1].n_endpoints, 3);
+	assert_int_equal(cfg.clusters[1].lb, WEFT_LB_ROUND_ROBIN);
+	assert_int_equal(cfg.clusters[1].line, 10);
+	assert_int_equal(cfg.endpoints[1].addr.v4, v4("198.18.1.2"));
+	assert_int_equal(cfg.endpoints[1].port, 80);
+	assert_int_equal(cfg.endpoints[1].weight, 3);
+	assert_int_equal(cfg.endpoints[1].line, 13);
+	assert_int_equal(cfg.endpoints[2].addr.af, 6);
+	assert_int_equal(cfg.endpoints[2].weight, 1);
+	assert_int_equal(cfg.endpoints[3].port, 8080);
+	assert_int_equal(cfg.endpoints[3].line, 15);
+
+	assert_int_equal(cfg.n_listeners, 4);
+	const struct weft_listener_cfg *l = &cfg.listeners[0];
+	assert_string_equal(l->name, "tcp_in");
+	assert_int_equal(l->kind, WEFT_LISTENER_TCP_PROXY);
+	assert_int_equal(l->addr.v4, v4("198.18.0.1"));
+	assert_false(l->any);
+	assert_int_equal(l->port, 5000);
+	assert_string_equal(l->cluster, "backend");
+	assert_int_equal(l->cluster_idx, 0);
+	assert_int_equal(l->connect_timeout_ms, 250);
+	assert_int_equal(l->idle_timeout_ms, 0);
+	assert_int_equal(l->max_connections, 7);
+	assert_int_equal(l->line, 18);
+	assert_true(cfg.listeners[1].any);
+	assert_int_equal(cfg.listeners[1].addr.af, 6);
+	assert_int_equal(cfg.listeners[1].cluster_idx, 1);
+	assert_true(cfg.listeners[2].any);
+	assert_int_equal(cfg.listeners[2].addr.af, 4);
+	assert_false(cfg.listeners[3].any);
+}
+
+static void test_l4_defaults(void **state)
+{
+	(void)state;
+	check_ok(L4_BASE "  - {name: a, kind: tcp_proxy, address: 198.18.0.1, port: 1, cluster: backend}\n");
+	assert_int_equal(cfg.listeners[0].connect_timeout_ms, 1000);
+	assert_int_equal(cfg.listeners[0].idle_timeout_ms, 300000);
+	assert_int_equal(cfg.listeners[0].max_connections, 100000);
+	assert_int_equal(cfg.clusters[0].lb, WEFT_LB_ROUND_ROBIN);
+	assert_int_equal(cfg.endpoints[0].weight, 1);
+
+	/* No listener, no cluster: a plain network node. */
+	check_ok(PORT0);
+	assert_int_equal(cfg.n_listeners, 0);
+	assert_int_equal(cfg.n_clusters, 0);
+	assert_int_equal(cfg.n_endpoints, 0);
+	check_ok(PORT0 "listeners:\nclusters: []\ntcp:\n");
+	assert_int_equal(cfg.n_listeners, 0);
+	assert_int_equal(cfg.tcp.max_connections, 16384);
+}
+
+static void test_listener_errors(void **state)
+{
+	(void)state;
+	check_err(L4_BASE "  - {kind: tcp_proxy, address: 198.18.0.1, port: 1, cluster: backend}\n",
+		  "weft.yaml:11: listeners[0].name: required key is missing");
+	check_err(L4_BASE "  - {name: Big, kind: tcp_proxy, address: 198.18.0.1, port: 1, cluster: backend}\n",
+		  "weft.yaml:11: listeners[0].name: \"Big\" is not a valid name (1-31 characters of a-z, 0-9, _ and -)");
+	check_err(L4_BASE "  - {name: a, kind: tcp_proxy, address: 198.18.0.1, port: 1, cluster: backend}\n"
+			  "  - {name: a, kind: tcp_proxy, address: 198.18.0.1, port: 2, cluster: backend}\n",
+		  "weft.yaml:12: listeners[1].name: duplicate listener name \"a\" (first at line 11)");
+	check_err(L4_BASE "  - {name: a, address: 198.18.0.1, port: 1, cluster: backend}\n",
+		  "weft.yaml:11: listeners[0].kind: required key is missing");
+	check_err(L4_BASE "  - {name: a, kind: http, address: 198.18.0.1, port: 1, cluster: backend}\n",
+		  "weft.yaml:11: listeners[0].kind: unknown listener kind \"http\" (expected tcp_proxy)");
+	check_err(L4_BASE "  - {name: a, kind: tcp_proxy, port: 1, cluster: backend}\n",
+		  "weft.yaml:11: listeners[0].address: required key is missing");
+	check_err(L4_BASE "  - {name: a, kind: tcp_proxy, address: 198.18.9.9, port: 1, cluster: backend}\n",
+		  "weft.yaml:11: listeners[0].address: 198.18.9.9 is not an address of any port (use one of the "
+		  "ports' addresses, or 0.0.0.0 or \"::\" for every address of the family)");
+	check_err(L4_BASE "  - {name: a, kind: tcp_proxy, address: 198.18.0.1/24, port: 1, cluster: backend}\n",
+		  "weft.yaml:11: listeners[0].address: \"198.18.0.1/24\" is not an IP address");
+	check_err(L4_BASE "  - {name: a, kind: tcp_proxy, address: 198.18.0.1, cluster: backend}\n",
+		  "weft.yaml:11: listeners[0].port: required key is missing");
+	check_err(L4_BASE "  - {name: a, kind: tcp_proxy, address: 198.18.0.1, port: 0, cluster: backend}\n",
+		  "weft.yaml:11: listeners[0].port: 0 is out of range (1..65535)");
+	check_err(L4_BASE "  - name: a\n"
+			  "    kind: tcp_proxy\n"
+			  "    address: \"2001:db8::1\"\n"
+			  "    port: 443\n"
+			  "    cluster: backend\n"
+			  "  - {name: b, kind: tcp_proxy, address: \"2001:db8::1\", port: 443, cluster: backend}\n",
+		  "weft.yaml:16: listeners[1].port: [2001:db8::1]:443 is already taken by listener a (line 14)");
+	check_err(L4_BASE "  - {name: a, kind: tcp_proxy, address: 0.0.0.0, port: 80, cluster: backend}\n"
+			  "  - {name: b, kind: tcp_proxy, address: 0.0.0.0, port: 80, cluster: backend}\n",
+		  "weft.yaml:12: listeners[1].port: 0.0.0.0:80 is already taken by listener a (line 11)");
+	check_err(L4_BASE "  - {name: a, kind: tcp_proxy, address: 198.18.0.1, port: 1}\n",
+		  "weft.yaml:11: listeners[0].cluster: required key is missing");
+	check_err(L4_BASE "  - {name: a, kind: tcp_proxy, address: 198.18.0.1, port: 1, cluster: nope}\n",
+		  "weft.yaml:11: listeners[0].cluster: no cluster named \"nope\"");
+	check_err(L4_BASE "  - {name: a, kind: tcp_proxy, address: 198.18.0.1, port: 1, cluster: backend,\n"
+			  "     connect_timeout_ms: 0}\n",
+		  "weft.yaml:12: listeners[0].connect_timeout_ms: 0 is out of range (1..3600000)");
+	check_err(L4_BASE "  - {name: a, kind: tcp_proxy, address: 198.18.0.1, port: 1, cluster: backend,\n"
+			  "     idle_timeout_ms: -1}\n",
+		  "weft.yaml:12: listeners[0].idle_timeout_ms: expected a non-negative integer, got \"-1\"");
+	check_err(L4_BASE "  - {name: a, kind: tcp_proxy, address: 198.18.0.1, port: 1, cluster: backend,\n"
+			  "     max_connections: 0}\n",
+		  "weft.yaml:12: listeners[0].max_connections: 0 is out of range (1..16777216)");
+	check_err(L4_BASE "  - {name: a, kind: tcp_proxy, address: 198.18.0.1, port: 1, cluster: backend, tls: on}\n",
+		  "weft.yaml:11: listeners[0].tls: unknown key");
+	check_err(L4_BASE "  - {name: a, kind: tcp_proxy, address: 198.18.0.1, port: 1, clustr: backend}\n",
+		  "weft.yaml:11: listeners[0].clustr: unknown key (did you mean \"cluster\"?)");
+	check_err(L4_BASE "  - a\n", "weft.yaml:11: listeners[0]: expected a mapping");
+	check_err(L4_PORTS "listeners: {name: a}\n", "weft.yaml:10: listeners: expected a sequence of listeners");
+	/* Listeners come after clusters whatever the order in the file. */
+	check_ok("listeners:\n  - {name: a, kind: tcp_proxy, address: 198.18.0.1, port: 1, cluster: backend}\n" L4_PORTS);
+	assert_int_equal(cfg.listeners[0].line, 2);
+}
+
+static void test_cluster_errors(void **state)
+{
+	(void)state;
+#define CL PORT0 "    addresses: [198.18.0.1/24]\nclusters:\n" /* entries from line 7 */
+	check_err(CL "  - {endpoints: [{address: 198.18.0.2, port: 1}]}\n",
+		  "weft.yaml:7: clusters[0].name: required key is missing");
+	check_err(CL "  - {name: a, endpoints: [{address: 198.18.0.2, port: 1}]}\n"
+		     "  - {name: a, endpoints: [{address: 198.18.0.2, port: 1}]}\n",
+		  "weft.yaml:8: clusters[1].name: duplicate cluster name \"a\" (first at line 7)");
+	check_err(CL "  - {name: a, lb_policy: least_request, endpoints: [{address: 198.18.0.2, port: 1}]}\n",
+		  "weft.yaml:7: clusters[0].lb_policy: unknown load-balancing policy \"least_request\" (expected round_robin)");
+	check_err(CL "  - {name: a}\n", "weft.yaml:7: clusters[0].endpoints: required key is missing");
+	check_err(CL "  - {name: a, endpoints: []}\n", "weft.yaml:7: clusters[0].endpoints: at least one endpoint is required");
+	check_err(CL "  - name: a\n    endpoints:\n", "weft.yaml:8: clusters[0].endpoints: at least one endpoint is required");
+	check_err(CL "  - {name: a, endpoints: {address: 198.18.0.2}}\n",
+		  "weft.yaml:7: clusters[0].endpoints: expected a sequence of endpoints");
+	check_err(CL "  - {name: a, endpoints: [198.18.0.2]}\n",
+		  "weft.yaml:7: clusters[0].endpoints[0]: expected a mapping with address, port and weight");
+	check_err(CL "  - {name: a, endpoints: [{port: 1}]}\n",
+		  "weft.yaml:7: clusters[0].endpoints[0].address: required key is missing");
+	check_err(CL "  - {name: a, endpoints: [{address: 198.18.0.2}]}\n",
+		  "weft.yaml:7: clusters[0].endpoints[0].port: required key is missing");
+	check_err(CL "  - {name: a, endpoints: [{address: 198.18.0.1, port: 1}]}\n",
+		  "weft.yaml:7: clusters[0].endpoints[0].address: 198.18.0.1 is an address of port p0 itself");
+	check_err(CL "  - {name: a, endpoints: [{address: 127.0.0.1, port: 1}]}\n",
+		  "weft.yaml:7: clusters[0].endpoints[0].address: 127.0.0.1 is a loopback address");
+	check_err(CL "  - {name: a, endpoints: [{address: \"::\", port: 1}]}\n",
+		  "weft.yaml:7: clusters[0].endpoints[0].address: :: is the unspecified address");
+	check_err(CL "  - {name: a, endpoints: [{address: 198.18.0.2, port: 70000}]}\n",
+		  "weft.yaml:7: clusters[0].endpoints[0].port: 70000 is out of range (1..65535)");
+	check_err(CL "  - {name: a, endpoints: [{address: 198.18.0.2, port: 1, weight: 0}]}\n",
+		  "weft.yaml:7: clusters[0].endpoints[0].weight: 0 is out of range (1..10000)");
+	check_err(CL "  - name: a\n"
+		     "    endpoints:\n"
+		     "      - {address: \"2001:db8::2\", port: 1}\n"
+		     "      - {address: \"2001:DB8::2\", port: 1}\n",
+		  "weft.yaml:10: clusters[0].endpoints[1]: duplicate endpoint [2001:db8::2]:1 (first at line 9)");
+	/* The same endpoint in two clusters is fine; so is another port. */
+	check_ok(CL "  - {name: a, endpoints: [{address: 198.18.0.2, port: 1}, {address: 198.18.0.2, port: 2}]}\n"
+		    "  - {name: b, endpoints: [{address: 198.18.0.2, port: 1}]}\n");
+	check_err(CL "  - {name: a, endpoints: [{address: 198.18.0.2, port: 1, wieght: 2}]}\n",
+		  "weft.yaml:7: clusters[0].endpoints[0].wieght: unknown key (did you mean \"weight\"?)");
+	check_err(PORT0 "clusters: {}\n", "weft.yaml:5: clusters: expected a sequence of clusters");
+#undef CL
+}
+
+/* A config with n clusters of m endpoints each (and k listeners on the first). */
+static char *l4_scale(unsigned n, unsigned m, unsigned k)
+{
+	size_t cap = 1u << 20, len = 0;
+	char *buf = malloc(cap);
+
+	assert_non_null(buf);
+	len += (size_t)snprintf(buf + len, cap - len, "%s", PORT0 "    addresses: [198.18.0.1/24]\nclusters:\n");
+	for (unsigned i = 0; i < n; i++) {
+		len += (size_t)snprintf(buf + len, cap - len, "  - name: c%u\n    endpoints:\n", i);
+		for (unsigned j = 0; j < m; j++)
+			len += (size_t)snprintf(buf + len, cap - len, "      - {address: 198.19.%u.%u, port: %u}\n",
+						j / 200, j % 200 + 1, 1000 + i);
+	}
+	len += (size_t)snprintf(buf + len, cap - len, "listeners:\n");
+	for (unsigned i = 0; i < k; i++)
+		len += (size_t)snprintf(buf + len, cap - len,
+					"  - {name: l%u, kind: tcp_proxy, address: 198.18.0.1, port: %u, cluster: c0}\n",
+					i, 1000 + i);
+	assert_true(len < cap);
+	return buf;
+}
+
+static void test_l4_limits(void **state)
+{
+	char *b;
+
+	(void)state;
+	b = l4_scale(64, 1, 64);
+	check_ok(b);
+	assert_int_equal(cfg.n_clusters, 64);
+	assert_int_equal(cfg.n_listeners, 64);
+	free(b);
+	b = l4_scale(65, 1, 0);
+	check_err(b, "weft.yaml:7: clusters: too many clusters (65, max 64)");
+	free(b);
+	b = l4_scale(1, 1, 65);
+	check_err_has(b, "listeners: too many listeners (65, max 64)");
+	free(b);
+	b = l4_scale(1, 256, 1);
+	check_ok(b);
+	assert_int_equal(cfg.n_endpoints, 256);
+	free(b);
+	b = l4_scale(1, 257, 1);
+	check_err(b, "weft.yaml:9: clusters[0].endpoints: too many endpoints (257, max 256 per cluster)");
+	free(b);
+	b = l4_scale(16, 256, 1);
+	check_ok(b);
+	assert_int_equal(cfg.n_endpoints, 4096);
+	assert_int_equal(cfg.clusters[15].first_endpoint, 15 * 256);
+	free(b);
+	b = l4_scale(17, 256, 1);
+	check_err_has(b, "clusters[16].endpoints: too many endpoints in all clusters together (max 4096)");
+	free(b);
+}
+
+static void test_tcp_defaults(void **state)
+{
+	(void)state;
+	/* The values of tcp_params_default() in dataplane/tcp: keep the two in step. */
+	check_ok(PORT0);
+	const struct weft_tcp_cfg *t = &cfg.tcp;
+	assert_int_equal(t->max_connections, 16384);
+	assert_int_equal(t->sndbuf, 262144);
+	assert_int_equal(t->rcvbuf, 262144);
+	assert_int_equal(t->syn_backlog, 1024);
+	assert_true(t->syncookies);
+	assert_true(t->window_scaling);
+	assert_true(t->timestamps);
+	assert_true(t->sack);
+	assert_int_equal(t->congestion, WEFT_TCP_CC_CUBIC);
+	assert_int_equal(t->rto_initial_ms, 1000);
+	assert_int_equal(t->rto_min_ms, 200);
+	assert_int_equal(t->rto_max_ms, 60000);
+	assert_int_equal(t->max_retries, 8);
+	assert_int_equal(t->syn_retries, 5);
+	assert_int_equal(t->delayed_ack_ms, 40);
+	assert_int_equal(t->time_wait_ms, 10000);
+	assert_int_equal(t->fin_wait2_ms, 30000);
+	assert_int_equal(t->keepalive_ms, 0);
+	assert_int_equal(t->keepalive_interval_ms, 75000);
+	assert_int_equal(t->keepalive_probes, 9);
+	assert_int_equal(t->ooo_max_segments, 64);
+	assert_int_equal(t->ooo_max_bytes, 0);
+	assert_int_equal(t->challenge_acks_per_s, 1000);
+	assert_int_equal(t->ephemeral_port_min, 32768);
+	assert_int_equal(t->ephemeral_port_max, 60999);
+	assert_string_equal(weft_tcp_cc_name(WEFT_TCP_CC_CUBIC), "cubic");
+	assert_string_equal(weft_tcp_cc_name(WEFT_TCP_CC_NEWRENO), "newreno");
+}
+
+static void test_tcp_values(void **state)
+{
+	(void)state;
+	check_ok(PORT0 "tcp:\n"
+		       "  max_connections: 100000\n"
+		       "  sndbuf: 1048576\n"
+		       "  rcvbuf: 524288\n"
+		       "  syn_backlog: 4096\n"
+		       "  syncookies: off\n"
+		       "  window_scaling: false\n"
+		       "  timestamps: no\n"
+		       "  sack: false\n"
+		       "  congestion: newreno\n"
+		       "  rto_initial_ms: 500\n"
+		       "  rto_min_ms: 50\n"
+		       "  rto_max_ms: 30000\n"
+		       "  max_retries: 4\n"
+		       "  syn_retries: 2\n"
+		       "  delayed_ack_ms: 0\n"
+		       "  time_wait_ms: 0\n"
+		       "  fin_wait2_ms: 5000\n"
+		       "  keepalive_ms: 60000\n"
+		       "  keepalive_interval_ms: 10000\n"
+		       "  keepalive_probes: 3\n"
+		       "  ooo_max_segments: 128\n"
+		       "  ooo_max_bytes: 65536\n"
+		       "  challenge_acks_per_s: 10\n"
+		       "  ephemeral_port_min: 10000\n"
+		       "  ephemeral_port_max: 10000\n");
+	const struct weft_tcp_cfg *t = &cfg.tcp;
+	assert_int_equal(t->max_connections, 100000);
+	assert_int_equal(t->sndbuf, 1048576);
+	assert_int_equal(t->rcvbuf, 524288);
+	assert_int_equal(t->syn_backlog, 4096);
+	assert_false(t->syncookies);
+	assert_false(t->window_scaling);
+	assert_false(t->timestamps);
+	assert_false(t->sack);
+	assert_int_equal(t->congestion, WEFT_TCP_CC_NEWRENO);
+	assert_int_equal(t->rto_initial_ms, 500);
+	assert_int_equal(t->rto_min_ms, 50);
+	assert_int_equal(t->rto_max_ms, 30000);
+	assert_int_equal(t->max_retries, 4);
+	assert_int_equal(t->syn_retries, 2);
+	assert_int_equal(t->delayed_ack_ms, 0);
+	assert_int_equal(t->time_wait_ms, 0);
+	assert_int_equal(t->fin_wait2_ms, 5000);
+	assert_int_equal(t->keepalive_ms, 60000);
+	assert_int_equal(t->keepalive_interval_ms, 10000);
+	assert_int_equal(t->keepalive_probes, 3);
+	assert_int_equal(t->ooo_max_segments, 128);
+	assert_int_equal(t->ooo_max_bytes, 65536);
+	assert_int_equal(t->challenge_acks_per_s, 10);
+	assert_int_equal(t->ephemeral_port_min, 10000);
+	assert_int_equal(t->ephemeral_port_max, 10000);
+}
+
+static void test_tcp_errors(void **state)
+{
+	(void)state;
+	check_err(PORT0 "tcp:\n  max_connections: 8\n",
+		  "weft.yaml:6: tcp.max_connections: 8 is out of range (16..16777216)");
+	check_err(PORT0 "tcp:\n  sndbuf: 4096\n", "weft.yaml:6: tcp.sndbuf: 4096 is out of range (16384..67108864)");
+	check_err(PORT0 "tcp:\n  rcvbuf: 256KB\n", "weft.yaml:6: tcp.rcvbuf: expected an integer, got \"256KB\"");
+	check_err(PORT0 "tcp:\n  congestion: bbr\n",
+		  "weft.yaml:6: tcp.congestion: unknown congestion control \"bbr\" (expected cubic or newreno)");
+	check_err(PORT0 "tcp:\n  sack: maybe\n",
+		  "weft.yaml:6: tcp.sack: expected a boolean (true/false, yes/no, on/off), got \"maybe\"");
+	check_err(PORT0 "tcp:\n  delayed_ack_ms: 500\n", "weft.yaml:6: tcp.delayed_ack_ms: 500 is out of range (0..499)");
+	check_err(PORT0 "tcp:\n  time_wait_ms: 240001\n",
+		  "weft.yaml:6: tcp.time_wait_ms: 240001 is out of range (0..240000)");
+	check_err(PORT0 "tcp:\n  rto_min_ms: 5000\n  rto_max_ms: 4000\n",
+		  "weft.yaml:7: tcp.rto_max_ms: rto_min_ms (5000) is above rto_max_ms (4000)");
+	check_err(PORT0 "tcp:\n  rto_max_ms: 100\n", "weft.yaml:6: tcp.rto_max_ms: rto_min_ms (200) is above rto_max_ms (100)");
+	check_err(PORT0 "tcp:\n  rto_initial_ms: 100\n",
+		  "weft.yaml:6: tcp.rto_initial_ms: rto_initial_ms (100) must lie within rto_min_ms..rto_max_ms (200..60000)");
+	check_err(PORT0 "tcp:\n  rto_min_ms: 2000\n",
+		  "weft.yaml:6: tcp.rto_min_ms: rto_initial_ms (1000) must lie within rto_min_ms..rto_max_ms (2000..60000)");
+	check_err(PORT0 "tcp:\n  ephemeral_port_min: 50000\n  ephemeral_port_max: 40000\n",
+		  "weft.yaml:7: tcp.ephemeral_port_max: ephemeral_port_min (50000) is above ephemeral_port_max (40000)");
+	check_err(PORT0 "tcp:\n  ephemeral_port_min: 80\n",
+		  "weft.yaml:6: tcp.ephemeral_port_min: 80 is out of range (1024..65535)");
+	check_err(PORT0 "tcp:\n  max_conns: 100\n", "weft.yaml:6: tcp.max_conns: unknown key");
+	check_err(PORT0 "tcp:\n  timestamp: on\n", "weft.yaml:6: tcp.timestamp: unknown key (did you mean \"timestamps\"?)");
+	check_err(PORT0 "tcp: [1]\n", "weft.yaml:5: tcp: expected a mapping");
+}
+
+/* ------------------------------------------------------------------------- */
 /* Entry points and helpers                                                   */
 /* ------------------------------------------------------------------------- */
 
@@ -912,6 +1305,14 @@ int main(void)
 		cmocka_unit_test(test_routes_before_ports),
 		cmocka_unit_test(test_too_many_routes),
 		cmocka_unit_test(test_admin),
+		cmocka_unit_test(test_l4_full),
+		cmocka_unit_test(test_l4_defaults),
+		cmocka_unit_test(test_listener_errors),
+		cmocka_unit_test(test_cluster_errors),
+		cmocka_unit_test(test_l4_limits),
+		cmocka_unit_test(test_tcp_defaults),
+		cmocka_unit_test(test_tcp_values),
+		cmocka_unit_test(test_tcp_errors),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_error_buffer),
 		cmocka_unit_test(test_ip_helpers),
