@@ -82,7 +82,13 @@
 	X(TCP_BAD_RST, "tcp_bad_rst", "RST outside the window or not exactly at RCV.NXT (RFC 5961 3)") \
 	X(TCP_BAD_SYN, "tcp_bad_syn", "SYN on a synchronized connection (RFC 5961 4, challenge ACK)") \
 	X(TCP_OOO_FULL, "tcp_ooo_full", "out-of-order segment over the queue bound")               \
-	X(TCP_AFTER_CLOSE, "tcp_after_close", "data for a connection the application closed (answered with RST)")
+	X(TCP_AFTER_CLOSE, "tcp_after_close", "data for a connection the application closed (answered with RST)") \
+	X(TCP_PROXY_LISTENER_FULL, "tcp_proxy_listener_full", "connection refused with RST: the listener's max_connections share of the worker in use") \
+	X(TCP_PROXY_NO_SESSION, "tcp_proxy_no_session", "connection refused with RST: every tcp_proxy session object of the worker in use") \
+	X(TCP_PROXY_LISTENER_GONE, "tcp_proxy_listener_gone", "handshake completed after a reload removed its listener (reset)") \
+	X(TCP_PROXY_CONNECT_ERROR, "tcp_proxy_connect_error", "downstream reset: no upstream connection could be opened (no route, source port or connection object)") \
+	X(TCP_PROXY_CONNECT_REFUSED, "tcp_proxy_connect_refused", "downstream reset: the upstream refused the connection") \
+	X(TCP_PROXY_CONNECT_TIMEOUT, "tcp_proxy_connect_timeout", "downstream reset: the upstream handshake took longer than connect_timeout_ms")
 
 /* Things that happened, not refusals. */
 #define WEFT_EVENTS(X)                                                                             \

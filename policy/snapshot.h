@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "policy/l4cfg.h"
 #include "policy/netcfg.h"
 
 struct weft_snapshot {
@@ -18,6 +19,7 @@ struct weft_snapshot {
 	uint64_t hash;      /* FNV-1a of the source text */
 	time_t applied_at;  /* wall clock, seconds */
 	struct weft_net_table net;
+	struct weft_l4_table l4;  /* listeners, clusters, endpoints */
 };
 
 #endif

@@ -133,6 +133,58 @@ static const char *port_driver(const struct weft_stats_view *v, unsigned p, char
 	return tmp;
 }
 
+/* TCP and tcp_proxy sizes, bounded by what the view can hold. */
+static unsigned tcp_stats_n(const struct weft_stats_view *v)
+{
+	if (v->tcp.stat_name == NULL)
+		return 0;
+	return v->tcp.n_stats < WEFT_STATS_TCP_MAX_STATS ? v->tcp.n_stats : WEFT_STATS_TCP_MAX_STATS;
+}
+
+static unsigned tcp_states_n(const struct weft_stats_view *v)
+{
+	if (v->tcp.state_name == NULL)
+		return 0;
+	return v->tcp.n_states < WEFT_STATS_TCP_MAX_STATES ? v->tcp.n_states : WEFT_STATS_TCP_MAX_STATES;
+}
+
+static unsigned proxy_stats_n(const struct weft_stats_view *v)
+{
+	if (v->proxy.stat_name == NULL)
+		return 0;
+	return v->proxy.n_stats < WEFT_STATS_PROXY_MAX_STATS ? v->proxy.n_stats : WEFT_STATS_PROXY_MAX_STATS;
+}
+
+static unsigned proxy_slots_n(const struct weft_stats_view *v)
+{
+	return v->proxy.n_slots < WEFT_STATS_MAX_LISTENERS ? v->proxy.n_slots : WEFT_STATS_MAX_LISTENERS;
+}
+
+/* Workers with a TCP stack (or a proxy): present and with counters in the view. */
+static bool tcp_on(const struct weft_stats_view *v, unsigned w)
+{
+	return v->workers[w] != NULL && v->tcp.present[w];
+}
+
+static bool proxy_on(const struct weft_stats_view *v, unsigned w)
+{
+	return v->workers[w] != NULL && v->proxy.present[w];
+}
+
+/* A listener slot's name, bounded; NULL for an unused slot. */
+static const char *slot_name(const struct weft_stats_view *v, unsigned s, char *tmp, size_t len)
+{
+	size_t n = strnlen(v->proxy.listener[s], sizeof(v->proxy.listener[s]));
+
+	if (n == 0)
+		return NULL;
+	if (n >= len)
+		n = len - 1;
+	memcpy(tmp, v->proxy.listener[s], n);
+	tmp[n] = '\0';
+	return tmp;
+}
+
 /* ---- JSON ---------------------------------------------------------------- */
 
 static void json_drops(struct weft_buf *o, const struct weft_worker_counters *c,
@@ -161,6 +213,77 @@ static void json_events(struct weft_buf *o, const struct weft_worker_counters *c
 	weft_buf_printf(o, "\n%s}", indent);
 }
 
+/* The "tcp" object of worker w, or summed over the workers when w is -1. */
+static void json_tcp(struct weft_buf *o, const struct weft_stats_view *v, int w, const char *indent)
+{
+	weft_buf_printf(o, "{\n%s  \"connections\": {", indent);
+	for (unsigned s = 0; s < tcp_states_n(v); s++) {
+		uint64_t n = 0;
+		for (unsigned i = 0; i < n_workers(v); i++)
+			if ((w < 0 || (unsigned)w == i) && tcp_on(v, i))
+				n += v->tcp.state[i][s];
+		weft_buf_printf(o, "%s\n%s    ", s ? "," : "", indent);
+		weft_buf_json_str(o, v->tcp.state_name[s]);
+		weft_buf_printf(o, ": %" PRIu64, n);
+	}
+	weft_buf_printf(o, "\n%s  }", indent);
+	for (unsigned k = 0; k < tcp_stats_n(v); k++) {
+		uint64_t n = 0;
+		for (unsigned i = 0; i < n_workers(v); i++)
+			if ((w < 0 || (unsigned)w == i) && tcp_on(v, i))
+				n += v->tcp.stat[i][k];
+		weft_buf_printf(o, ",\n%s  ", indent);
+		weft_buf_json_str(o, v->tcp.stat_name[k]);
+		weft_buf_printf(o, ": %" PRIu64, n);
+	}
+	weft_buf_printf(o, "\n%s}", indent);
+}
+
+/* The "tcp_proxy" object of worker w, or summed over the workers when w is -1. */
+static void json_proxy(struct weft_buf *o, const struct weft_stats_view *v, int w, const char *indent)
+{
+	char tmp[64];
+	uint64_t active = 0;
+
+	for (unsigned i = 0; i < n_workers(v); i++)
+		if ((w < 0 || (unsigned)w == i) && proxy_on(v, i))
+			for (unsigned s = 0; s < proxy_slots_n(v); s++)
+				active += v->proxy.active[i][s];
+	weft_buf_printf(o, "{\n%s  \"sessions_active\": %" PRIu64, indent, active);
+	for (unsigned k = 0; k < proxy_stats_n(v); k++) {
+		uint64_t n = 0;
+		for (unsigned i = 0; i < n_workers(v); i++)
+			if ((w < 0 || (unsigned)w == i) && proxy_on(v, i))
+				n += v->proxy.stat[i][k];
+		weft_buf_printf(o, ",\n%s  ", indent);
+		weft_buf_json_str(o, v->proxy.stat_name[k]);
+		weft_buf_printf(o, ": %" PRIu64, n);
+	}
+	weft_buf_printf(o, ",\n%s  \"listeners\": [", indent);
+	bool first = true;
+	for (unsigned s = 0; s < proxy_slots_n(v); s++) {
+		const char *name = slot_name(v, s, tmp, sizeof(tmp));
+		uint64_t a = 0, t = 0;
+		if (name == NULL)
+			continue;
+		for (unsigned i = 0; i < n_workers(v); i++) {
+			if ((w < 0 || (unsigned)w == i) && proxy_on(v, i)) {
+				a += v->proxy.active[i][s];
+				t += v->proxy.total[i][s];
+			}
+		}
+		weft_buf_printf(o, "%s\n%s    {\"listener\": ", first ? "" : ",", indent);
+		weft_buf_json_str(o, name);
+		weft_buf_printf(o, ", \"sessions_active\": %" PRIu64 ", \"sessions_total\": %" PRIu64 "}", a, t);
+		first = false;
+	}
+	if (first)
+		weft_buf_puts(o, "]");
+	else
+		weft_buf_printf(o, "\n%s  ]", indent);
+	weft_buf_printf(o, "\n%s}", indent);
+}
+
 int weft_stats_json(const struct weft_stats_view *v, struct weft_buf *o)
 {
 	char tmp[64];
@@ -173,6 +296,14 @@ int weft_stats_json(const struct weft_stats_view *v, struct weft_buf *o)
 	json_drops(o, NULL, v, "  ");
 	weft_buf_puts(o, ",\n  \"events\": ");
 	json_events(o, NULL, v, "  ");
+	if (tcp_stats_n(v) > 0) {
+		weft_buf_puts(o, ",\n  \"tcp\": ");
+		json_tcp(o, v, -1, "  ");
+	}
+	if (proxy_stats_n(v) > 0) {
+		weft_buf_puts(o, ",\n  \"tcp_proxy\": ");
+		json_proxy(o, v, -1, "  ");
+	}
 
 	weft_buf_puts(o, ",\n  \"workers\": [");
 	bool first = true;
@@ -188,6 +319,14 @@ int weft_stats_json(const struct weft_stats_view *v, struct weft_buf *o)
 		json_drops(o, c, v, "      ");
 		weft_buf_puts(o, ",\n      \"events\": ");
 		json_events(o, c, v, "      ");
+		if (tcp_stats_n(v) > 0 && tcp_on(v, w)) {
+			weft_buf_puts(o, ",\n      \"tcp\": ");
+			json_tcp(o, v, (int)w, "      ");
+		}
+		if (proxy_stats_n(v) > 0 && proxy_on(v, w)) {
+			weft_buf_puts(o, ",\n      \"tcp_proxy\": ");
+			json_proxy(o, v, (int)w, "      ");
+		}
 		weft_buf_puts(o, "\n    }");
 		first = false;
 	}
@@ -386,6 +525,74 @@ static const struct {
 	 dev_speed},
 };
 
+/* Metric names built from counter names: only what Prometheus allows ([a-zA-Z0-9_:]). */
+static void prom_name(char *out, size_t len, const char *prefix, const char *stat, const char *suffix)
+{
+	size_t n = (size_t)snprintf(out, len, "%s", prefix);
+
+	for (const char *s = stat; *s != '\0' && n + 1 < len; s++) {
+		char c = *s;
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+		out[n++] = ok ? c : '_';
+	}
+	out[n] = '\0';
+	snprintf(out + n, len - n, "%s", suffix);
+}
+
+static void prom_tcp(const struct weft_stats_view *v, struct weft_buf *o)
+{
+	char name[128];
+
+	prom_family(o, "weft_tcp_connections", "gauge", "TCP connections of the worker's stack, by state.");
+	for (unsigned w = 0; w < n_workers(v); w++) {
+		if (!tcp_on(v, w))
+			continue;
+		for (unsigned s = 0; s < tcp_states_n(v); s++) {
+			weft_buf_printf(o, "weft_tcp_connections{worker=\"%u\",state=\"", w);
+			weft_stats_prom_label(o, v->tcp.state_name[s]);
+			weft_buf_printf(o, "\"} %" PRIu64 "\n", v->tcp.state[w][s]);
+		}
+	}
+	for (unsigned k = 0; k < tcp_stats_n(v); k++) {
+		prom_name(name, sizeof(name), "weft_tcp_", v->tcp.stat_name[k], "_total");
+		prom_family(o, name, "counter", v->tcp.stat_help != NULL ? v->tcp.stat_help[k] : "");
+		for (unsigned w = 0; w < n_workers(v); w++)
+			if (tcp_on(v, w))
+				weft_buf_printf(o, "%s{worker=\"%u\"} %" PRIu64 "\n", name, w, v->tcp.stat[w][k]);
+	}
+}
+
+static void prom_proxy(const struct weft_stats_view *v, struct weft_buf *o)
+{
+	char name[128], tmp[64];
+
+	for (int total = 0; total < 2; total++) {
+		const char *fam = total ? "weft_tcp_proxy_sessions_total" : "weft_tcp_proxy_sessions_active";
+		prom_family(o, fam, total ? "counter" : "gauge",
+			    total ? "tcp_proxy sessions opened, by worker and listener."
+				  : "tcp_proxy sessions open now, by worker and listener.");
+		for (unsigned w = 0; w < n_workers(v); w++) {
+			if (!proxy_on(v, w))
+				continue;
+			for (unsigned s = 0; s < proxy_slots_n(v); s++) {
+				const char *l = slot_name(v, s, tmp, sizeof(tmp));
+				if (l == NULL)
+					continue;
+				weft_buf_printf(o, "%s{worker=\"%u\",listener=\"", fam, w);
+				weft_stats_prom_label(o, l);
+				weft_buf_printf(o, "\"} %" PRIu64 "\n", total ? v->proxy.total[w][s] : v->proxy.active[w][s]);
+			}
+		}
+	}
+	for (unsigned k = 0; k < proxy_stats_n(v); k++) {
+		prom_name(name, sizeof(name), "weft_tcp_proxy_", v->proxy.stat_name[k], "_total");
+		prom_family(o, name, "counter", v->proxy.stat_help != NULL ? v->proxy.stat_help[k] : "");
+		for (unsigned w = 0; w < n_workers(v); w++)
+			if (proxy_on(v, w))
+				weft_buf_printf(o, "%s{worker=\"%u\"} %" PRIu64 "\n", name, w, v->proxy.stat[w][k]);
+	}
+}
+
 int weft_stats_prometheus(const struct weft_stats_view *v, struct weft_buf *o)
 {
 	/*
@@ -430,6 +637,11 @@ int weft_stats_prometheus(const struct weft_stats_view *v, struct weft_buf *o)
 		if (v->workers[w] != NULL)
 			weft_buf_printf(o, "weft_worker_iterations_total{worker=\"%u\"} %" PRIu64 "\n", w,
 					WEFT_CTR_READ(v->workers[w]->iterations));
+
+	if (tcp_stats_n(v) > 0)
+		prom_tcp(v, o);
+	if (proxy_stats_n(v) > 0)
+		prom_proxy(v, o);
 
 	prom_family(o, "weft_config_version", "gauge",
 		    "Version of the configuration snapshot the workers run.");

@@ -43,6 +43,46 @@ struct weft_stats_port {
 	uint64_t rx_nombuf;  /* dropped by the driver: no mbuf to receive into */
 };
 
+#define WEFT_STATS_TCP_MAX_STATS 64    /* counters of one TCP stack */
+#define WEFT_STATS_TCP_MAX_STATES 16   /* TCP states */
+#define WEFT_STATS_PROXY_MAX_STATS 32  /* tcp_proxy counters */
+#define WEFT_STATS_MAX_LISTENERS 64    /* listener stats slots (WEFT_L4_SLOTS) */
+
+/*
+ * Each worker's TCP stack, copied by the management thread from the stack's
+ * own counters. The names come from the stack (its X-macro lists), so a new
+ * counter there shows up here without a change. n_stats == 0 means weftd
+ * runs no TCP stack: nothing of it is rendered.
+ */
+struct weft_stats_tcp {
+	unsigned n_stats;              /* <= WEFT_STATS_TCP_MAX_STATS */
+	const char *const *stat_name;  /* [n_stats]: "active_opens", ... */
+	const char *const *stat_help;  /* [n_stats] */
+	unsigned n_states;             /* <= WEFT_STATS_TCP_MAX_STATES */
+	const char *const *state_name; /* [n_states]: "syn_sent", "established", ... */
+	bool present[WEFT_MAX_WORKERS];
+	uint64_t stat[WEFT_MAX_WORKERS][WEFT_STATS_TCP_MAX_STATS];
+	uint64_t state[WEFT_MAX_WORKERS][WEFT_STATS_TCP_MAX_STATES]; /* gauge: connections now */
+};
+
+/*
+ * The tcp_proxy application of each worker: counters named by the proxy,
+ * and per listener the sessions open now and opened so far. Listener
+ * series are indexed by stats slot (a listener keeps its slot across
+ * reloads); a slot with an empty name is unused and not rendered.
+ */
+struct weft_stats_proxy {
+	unsigned n_stats;              /* <= WEFT_STATS_PROXY_MAX_STATS; 0: no tcp_proxy */
+	const char *const *stat_name;
+	const char *const *stat_help;
+	bool present[WEFT_MAX_WORKERS];
+	uint64_t stat[WEFT_MAX_WORKERS][WEFT_STATS_PROXY_MAX_STATS];
+	unsigned n_slots;              /* <= WEFT_STATS_MAX_LISTENERS */
+	char listener[WEFT_STATS_MAX_LISTENERS][32];
+	uint64_t active[WEFT_MAX_WORKERS][WEFT_STATS_MAX_LISTENERS]; /* gauge */
+	uint64_t total[WEFT_MAX_WORKERS][WEFT_STATS_MAX_LISTENERS];
+};
+
 /*
  * Everything the renderers report. Index i of workers[], worker_lcore[] and
  * busy_pct[] is worker i (the "worker" label); index i of ports[] is weft port
@@ -61,6 +101,9 @@ struct weft_stats_view {
 
 	uint64_t config_version; /* version of the snapshot the workers run */
 	uint64_t uptime_s;       /* seconds since weftd started */
+
+	struct weft_stats_tcp tcp;     /* zeroed: no TCP stack */
+	struct weft_stats_proxy proxy; /* zeroed: no tcp_proxy */
 };
 
 /*
@@ -103,6 +146,19 @@ void weft_stats_sampler_apply(const struct weft_stats_sampler *s, struct weft_st
  *                        "tx_bytes":N, "rx_missed":N, "rx_errors":N,
  *                        "tx_errors":N, "rx_nombuf":N}}, ...]}
  *
+ * With a TCP stack (v->tcp.n_stats > 0) the top level and every worker
+ * also carry
+ *
+ *    "tcp":{"connections":{"<state>":N, ...}, "<stat>":N, ...}
+ *
+ * and with tcp_proxy (v->proxy.n_stats > 0)
+ *
+ *    "tcp_proxy":{"sessions_active":N, "<stat>":N, ...,
+ *                 "listeners":[{"listener":"tcp_in", "sessions_active":N,
+ *                               "sessions_total":N}, ...]}
+ *
+ * (top level: summed over the workers).
+ *
  * @return 0, or -1 when out ran out of memory (out->failed)
  */
 int weft_stats_json(const struct weft_stats_view *v, struct weft_buf *out);
@@ -126,6 +182,14 @@ int weft_stats_json(const struct weft_stats_view *v, struct weft_buf *out);
  *   weft_worker_iterations_total{worker}       counter
  *   weft_config_version                        gauge
  *   weft_uptime_seconds                        gauge
+ *
+ * and, when the view has them (see struct weft_stats_tcp and _proxy):
+ *
+ *   weft_tcp_connections{worker,state}         gauge, every state x worker
+ *   weft_tcp_<stat>_total{worker}              counter, one family per stack counter
+ *   weft_tcp_proxy_sessions_active{worker,listener}   gauge
+ *   weft_tcp_proxy_sessions_total{worker,listener}    counter
+ *   weft_tcp_proxy_<stat>_total{worker}        counter, one family per proxy counter
  *
  * @return 0, or -1 when out ran out of memory (out->failed)
  */
