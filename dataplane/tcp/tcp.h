@@ -70,7 +70,8 @@ const char *tcp_state_name(enum tcp_state s);
 enum tcp_event {
 	/* Handshake complete: active open got its SYN-ACK, or a passive open its final ACK. */
 	TCP_EV_ESTABLISHED,
-	/* In-order data is waiting (tcp_rx_ready() > 0). Level triggered: repeated while unread. */
+	/* New in-order data arrived (tcp_rx_ready() > 0). Sent again with each arrival, not while it
+	 * sits unread: a reader that holds back (backpressure) comes back to tcp_recv() on its own. */
 	TCP_EV_READABLE,
 	/* Send buffer space was freed after a tcp_send*() call could not take everything. */
 	TCP_EV_WRITABLE,
@@ -336,8 +337,12 @@ void tcp_close(struct weft_worker *w, struct tcp_conn *c);
 /** Send an RST now and free c. No callback; c must not be used after the call. */
 void tcp_abort(struct weft_worker *w, struct tcp_conn *c);
 
-/** Turn keepalive on (idle_ms > 0) or off for c (RFC 1122 4.2.3.6). */
-void tcp_set_keepalive(struct tcp_conn *c, uint32_t idle_ms, uint32_t intvl_ms, uint32_t probes);
+/**
+ * Turn keepalive on (idle_ms > 0) or off for c (RFC 1122 4.2.3.6): after idle_ms without
+ * a segment from the peer, probe every intvl_ms (0: 75 s); probes unanswered (0: 9) reset it.
+ */
+void tcp_set_keepalive(struct weft_worker *w, struct tcp_conn *c, uint32_t idle_ms, uint32_t intvl_ms,
+		       uint32_t probes);
 
 /* Introspection, for stats, logs and tests. */
 struct tcp_conn_info {
