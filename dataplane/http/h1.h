@@ -339,11 +339,15 @@ long h1_chunked_decode(struct h1_chunked *d, const char *in, size_t len, struct 
  * copied as received), so what the next hop reads cannot differ from what
  * was checked.
  *
- * @return bytes consumed (less than len when out is full), or H1_ERROR.
- *   *out_len receives the bytes written.
+ * @return bytes consumed (less than len when out is full: at least
+ *   H1_REENCODE_MIN bytes of room make progress), or H1_ERROR. *out_len
+ *   receives the bytes written.
  */
 long h1_chunked_reencode(struct h1_chunked *d, const char *in, size_t len, char *out, size_t cap,
 			 size_t *out_len);
+
+/* "1" CRLF, one data byte, CRLF */
+#define H1_REENCODE_MIN 6
 
 /** True once the last chunk and the trailer section have been read. */
 bool h1_chunked_done(const struct h1_chunked *d);

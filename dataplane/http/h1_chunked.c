@@ -128,13 +128,17 @@ static long run(struct h1_chunked *d, const char *in, size_t len, struct sink *s
 
 		/* every byte of a chunk line after chunk-size counts against
 		 * the extension limit */
-		if (d->state >= CS_SIZE_BWS && d->state <= CS_EXT_BWS &&
+		if (d->state >= CS_SIZE_BWS && d->state <= CS_EXT_BWS && c != '\r' &&
 		    ++d->ext_len > lim->max_chunk_ext)
 			return cerr(d, H1_E_CHUNK_EXT_TOO_LONG);
 		/* the trailer section is bounded as a whole */
 		if (d->state >= CS_TR_START && d->state <= CS_END_LF &&
 		    ++d->trailer_len > lim->max_trailer_bytes)
 			return cerr(d, H1_E_TRAILER_TOO_LARGE);
+
+		/* RFC 9112 7.1: chunk lines end with CRLF, nothing else */
+		if (c == '\n' && d->state <= CS_EXT_BWS)
+			return cerr(d, H1_E_BAD_CHUNK_CRLF);
 
 		switch (d->state) {
 		case CS_SIZE0:
@@ -159,6 +163,7 @@ static long run(struct h1_chunked *d, const char *in, size_t len, struct sink *s
 			} else if (h1_ows(c)) {
 				d->ext_len = 1;
 				d->state = CS_SIZE_BWS;
+
 			} else {
 				return cerr(d, h1_odd_byte(c, H1_E_BAD_CHUNK_SIZE));
 			}
@@ -266,7 +271,7 @@ static long run(struct h1_chunked *d, const char *in, size_t len, struct sink *s
 			if (s->out != NULL) {
 				/* one output chunk per span: size line, data, CRLF */
 				size_t room = s->out->cap - s->out->len;
-				size_t over = hex_digits(n) + 4;
+				size_t over = hex_digits(n < room ? n : room) + 4;
 				if (room < over + 1)
 					return (long)i;
 				if (n > room - over)

@@ -131,7 +131,7 @@ static enum h1_err content_length(const struct h1_field *f, uint64_t *out)
 		if (!h1_is(c, H1_C_DIGIT))
 			return H1_E_CL_INVALID;
 		/* no more than 2^63 - 1: body sizes are signed in most stacks */
-		if (v > (UINT64_MAX / 2 - 9) / 10)
+		if (v > (uint64_t)(INT64_MAX - (c - '0')) / 10)
 			return H1_E_CL_INVALID;
 		v = v * 10 + (c - '0');
 	}
