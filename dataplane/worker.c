@@ -12,6 +12,7 @@
 #include <rte_ring.h>
 
 #include "dataplane/dispatch.h"
+#include "dataplane/l4/tcp_proxy.h"
 #include "dataplane/net/net.h"
 #include "dataplane/worker.h"
 #include "drivers/port.h"
@@ -124,6 +125,7 @@ int weft_worker_main(void *arg)
 
 		if (start >= next_timer) {
 			net_neigh_timers(w);
+			tcp_proxy_timers(w);
 			next_timer = start + timer_period;
 		}
 		for (uint16_t p = 0; p < w->n_ports; p++) {

@@ -19,7 +19,9 @@
 #include <rte_malloc.h>
 #include <rte_ring.h>
 
+#include "dataplane/l4/tcp_proxy.h"
 #include "dataplane/net/net.h"
+#include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 #include "drivers/port.h"
 #include "policy/admin.h"
@@ -81,8 +83,48 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 	return buf;
 }
 
+/* The stack parameters from the tcp section (mirrored field by field, see policy/config.h). */
+static void tcp_params_from_cfg(const struct weft_config *cfg, struct tcp_params *p)
+{
+	const struct weft_tcp_cfg *t = &cfg->tcp;
+
+	tcp_params_default(p);
+	p->max_conns = t->max_connections;
+	p->sndbuf = t->sndbuf;
+	p->rcvbuf = t->rcvbuf;
+	p->syn_backlog = t->syn_backlog;
+	p->syncookies = t->syncookies;
+	p->opt_wscale = t->window_scaling;
+	p->opt_ts = t->timestamps;
+	p->opt_sack = t->sack;
+	p->cc = t->congestion == WEFT_TCP_CC_NEWRENO ? TCP_CC_NEWRENO : TCP_CC_CUBIC;
+	p->rto_initial_ms = t->rto_initial_ms;
+	p->rto_min_ms = t->rto_min_ms;
+	p->rto_max_ms = t->rto_max_ms;
+	p->max_retries = t->max_retries;
+	p->syn_retries = t->syn_retries;
+	p->delack_ms = t->delayed_ack_ms;
+	p->time_wait_ms = t->time_wait_ms;
+	p->fin_wait2_ms = t->fin_wait2_ms;
+	p->keepalive_ms = t->keepalive_ms;
+	p->keepalive_intvl_ms = t->keepalive_interval_ms;
+	p->keepalive_probes = t->keepalive_probes;
+	p->ooo_max_segs = t->ooo_max_segments;
+	p->ooo_max_bytes = t->ooo_max_bytes;
+	p->challenge_ack_per_s = t->challenge_acks_per_s;
+	p->ephemeral_lo = t->ephemeral_port_min;
+	p->ephemeral_hi = t->ephemeral_port_max;
+	/* af_xdp in DPDK 22.11 sends single-segment frames only. */
+	for (unsigned i = 0; i < cfg->n_ports && i < 8; i++)
+		if (cfg->ports[i].driver == WEFT_DRV_AF_XDP)
+			p->linear_tx_ports |= (uint8_t)(1u << i);
+}
+
 static int setup_workers(struct weft_mgmt *m, char *err, size_t errlen)
 {
+	struct tcp_params tp;
+	int rc;
+
 	unsigned nw = m->n_workers;
 	unsigned nports = weft_port_count();
 
@@ -121,6 +163,16 @@ static int setup_workers(struct weft_mgmt *m, char *err, size_t errlen)
 		}
 		if (net_neigh_init(w) != 0) {
 			snprintf(err, errlen, "worker %u: cannot allocate the neighbour table", i);
+			return -1;
+		}
+		/* Every worker runs a TCP stack and tcp_proxy, listeners or not: a reload may add them. */
+		tcp_params_from_cfg(&m->cfg, &tp);
+		if ((rc = tcp_stack_init(w, &tp)) != 0) {
+			snprintf(err, errlen, "worker %u: cannot create the TCP stack: %s", i, strerror(-rc));
+			return -1;
+		}
+		if ((rc = tcp_proxy_init(w, tp.max_conns / 2 ? tp.max_conns / 2 : 1, 0, 0)) != 0) {
+			snprintf(err, errlen, "worker %u: cannot allocate tcp_proxy sessions: %s", i, strerror(-rc));
 			return -1;
 		}
 	}
@@ -255,6 +307,9 @@ int main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 	weft_admin_close(m.admin);
 	for (unsigned i = 0; i < m.n_workers; i++) {
+		/* Sessions before the stack: the proxy holds payload, the stack owns the connections. */
+		tcp_proxy_free(&m.workers[i]);
+		tcp_stack_free(&m.workers[i]);
 		net_neigh_free(&m.workers[i]);
 		rte_ring_free(m.workers[i].inbox);
 		rte_ring_free(m.workers[i].neigh_in);

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "dataplane/l4/tcp_proxy.h"
+#include "dataplane/tcp/tcp.h"
 #include "drivers/port.h"
 #include "policy/admin.h"
 #include "policy/buf.h"
@@ -44,7 +46,8 @@ struct weft_snapshot *weft_mgmt_compile(const struct weft_config *cfg, uint64_t 
 	}
 	for (unsigned i = 0; i < cfg->n_ports; i++)
 		memcpy(macs[i], weft_port_info((uint16_t)i)->mac, 6);
-	if (weft_net_compile(cfg, (const uint8_t(*)[6])macs, &s->net, err, errlen) != 0) {
+	if (weft_net_compile(cfg, (const uint8_t(*)[6])macs, &s->net, err, errlen) != 0 ||
+	    weft_l4_compile(cfg, &s->l4, err, errlen) != 0) {
 		weft_snapshot_free(s);
 		return NULL;
 	}
@@ -65,6 +68,9 @@ static const char *restart_bound_change(const struct weft_config *old, const str
 		return "eal";
 	if (memcmp(&old->admin, &nw->admin, sizeof(old->admin)) != 0)
 		return "admin";
+	/* The stacks' objects and buffers are allocated at start-up; listeners and clusters may change. */
+	if (memcmp(&old->tcp, &nw->tcp, sizeof(old->tcp)) != 0)
+		return "tcp";
 	if (old->n_ports != nw->n_ports)
 		return "ports (number of ports)";
 	for (unsigned i = 0; i < old->n_ports; i++) {
@@ -116,6 +122,9 @@ int weft_mgmt_apply(struct weft_mgmt *m, const char *text, size_t len, const cha
 	struct weft_snapshot *s = weft_mgmt_compile(cfg, hash, err, errlen);
 	if (s == NULL)
 		goto out;
+	/* A listener keeps its stats slot by name, so its sessions stay on one series. */
+	if (m->pub.slot != NULL)
+		weft_l4_inherit_slots(&s->l4, &m->pub.slot->l4);
 	weft_publish(&m->pub, s);
 	m->cfg = *cfg;
 	m->cfg_hash = hash;
@@ -151,6 +160,62 @@ static void reload_file(struct weft_mgmt *m)
 	weft_buf_free(&b);
 }
 
+static const char *const tcp_state_names[] = {
+#define X_STATE(e, n) n,
+	TCP_STATES(X_STATE)
+#undef X_STATE
+};
+
+_Static_assert(TCP_STATE_MAX <= WEFT_STATS_TCP_MAX_STATES, "TCP states do not fit the stats view");
+_Static_assert(TCP_PROXY_STAT_MAX <= WEFT_STATS_PROXY_MAX_STATS, "tcp_proxy counters do not fit the stats view");
+_Static_assert(WEFT_L4_SLOTS <= WEFT_STATS_MAX_LISTENERS, "listener slots do not fit the stats view");
+
+/* Copy each worker's TCP stack and tcp_proxy counters into the plain view. */
+static void fill_tcp_view(struct weft_mgmt *m, struct weft_stats_view *v)
+{
+	unsigned n_stats = tcp_stat_count < WEFT_STATS_TCP_MAX_STATS ? tcp_stat_count : WEFT_STATS_TCP_MAX_STATS;
+
+	for (unsigned i = 0; i < m->n_workers && i < WEFT_MAX_WORKERS; i++) {
+		const struct tcp_stats *ts = tcp_stack_stats(&m->workers[i]);
+		const struct tcp_proxy_stats *ps = tcp_proxy_stats(&m->workers[i]);
+
+		if (ts != NULL) {
+			uint64_t vals[] = {
+#define X_STAT(f, h) WEFT_CTR_READ(ts->f),
+				TCP_STATS(X_STAT)
+#undef X_STAT
+			};
+			v->tcp.present[i] = true;
+			for (unsigned k = 0; k < n_stats && k < sizeof(vals) / sizeof(vals[0]); k++)
+				v->tcp.stat[i][k] = vals[k];
+			for (unsigned s = 0; s < TCP_STATE_MAX; s++)
+				v->tcp.state[i][s] = WEFT_CTR_READ(ts->state[s]);
+		}
+		if (ps != NULL) {
+			v->proxy.present[i] = true;
+			for (unsigned k = 0; k < TCP_PROXY_STAT_MAX; k++)
+				v->proxy.stat[i][k] = WEFT_CTR_READ(ps->stat[k]);
+			for (unsigned s = 0; s < WEFT_L4_SLOTS; s++) {
+				v->proxy.active[i][s] = WEFT_CTR_READ(ps->active[s]);
+				v->proxy.total[i][s] = WEFT_CTR_READ(ps->total[s]);
+			}
+		}
+	}
+	v->tcp.n_stats = n_stats;
+	v->tcp.stat_name = tcp_stat_name;
+	v->tcp.stat_help = tcp_stat_help;
+	v->tcp.n_states = TCP_STATE_MAX;
+	v->tcp.state_name = tcp_state_names;
+	v->proxy.n_stats = TCP_PROXY_STAT_MAX;
+	v->proxy.stat_name = tcp_proxy_stat_name;
+	v->proxy.stat_help = tcp_proxy_stat_help;
+	v->proxy.n_slots = WEFT_L4_SLOTS;
+	/* The management thread publishes the snapshots: reading the current one needs no grace period. */
+	if (m->pub.slot != NULL)
+		for (unsigned s = 0; s < WEFT_L4_SLOTS; s++)
+			snprintf(v->proxy.listener[s], sizeof(v->proxy.listener[s]), "%s", m->pub.slot->l4.slot_name[s]);
+}
+
 static void fill_view(struct weft_mgmt *m, struct weft_stats_view *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -181,6 +246,7 @@ static void fill_view(struct weft_mgmt *m, struct weft_stats_view *v)
 	}
 	v->config_version = m->pub.version;
 	v->uptime_s = (uint64_t)(time(NULL) - m->started_at);
+	fill_tcp_view(m, v);
 	weft_stats_sampler_apply(&m->sampler, v);
 }
 
