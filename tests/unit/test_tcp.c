@@ -14,6 +14,9 @@
 
 #include <cmocka.h>
 
+#include <rte_thash.h>
+
+#include "dataplane/tcp/tcp_priv.h"
 #include "tests/unit/tcp_harness.h"
 
 #define F_FIN 0x01
@@ -773,6 +776,1110 @@ static void test_data_v6_both_ways(void **state)
 	th_free(h);
 }
 
+
+/* ---- closing ---- */
+
+static void test_active_close_time_wait(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {.ts = true};
+
+	(void)state;
+	th_passive_open(h, &p);
+	tcp_close(h->w, p.c);
+	p.app->c = NULL;
+	struct th_out *o = pop(h);
+	assert_int_equal(o->flags, F_FIN | F_ACK);
+	assert_int_equal(o->seq, p.ack);
+	assert_int_equal(th_stats(h)->state[TCP_FIN_WAIT_1], 1);
+	p.ack++;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	th_none(h);
+	assert_int_equal(th_stats(h)->state[TCP_FIN_WAIT_2], 1);
+	th_peer_send(h, &p, F_FIN | F_ACK, NULL, 0);
+	o = pop(h);
+	assert_int_equal(o->flags, F_ACK);
+	assert_int_equal(o->ack, p.seq);
+	assert_int_equal(th_stats(h)->state[TCP_TIME_WAIT], 1);
+	/* The peer lost our ACK and resends its FIN: ACK again, restart 2 MSL (RFC 9293 3.10.7.4). */
+	th_advance(h, 5000);
+	p.seq--;
+	th_peer_send(h, &p, F_FIN | F_ACK, NULL, 0);
+	o = pop(h);
+	assert_int_equal(o->ack, p.seq);
+	th_advance(h, 9999);
+	assert_int_equal(th_stats(h)->state[TCP_TIME_WAIT], 1);
+	th_advance(h, 1);
+	assert_int_equal(th_stats(h)->state[TCP_TIME_WAIT], 0);
+	assert_int_equal(p.app->ev[TCP_EV_CLOSED], 0); /* closed applications hear nothing */
+	th_none(h);
+	th_free(h);
+}
+
+static void test_passive_close(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {.ts = true};
+
+	(void)state;
+	th_passive_open(h, &p);
+	th_peer_send(h, &p, F_FIN | F_ACK, NULL, 0);
+	struct th_out *o = pop(h); /* a FIN is acknowledged at once */
+	assert_int_equal(o->ack, p.seq);
+	assert_int_equal(p.app->ev[TCP_EV_PEER_CLOSED], 1);
+	assert_int_equal(tcp_conn_state(p.c), TCP_CLOSE_WAIT);
+	/* Half closed: we may still send. */
+	assert_int_equal(tcp_send(h->w, p.c, "bye", 3), 3);
+	o = pop(h);
+	assert_int_equal(o->len, 3);
+	tcp_shutdown(h->w, p.c);
+	o = pop(h);
+	assert_int_equal(o->flags, F_FIN | F_ACK);
+	assert_int_equal(o->seq, p.ack + 3);
+	assert_int_equal(tcp_conn_state(p.c), TCP_LAST_ACK);
+	assert_int_equal(tcp_send(h->w, p.c, "x", 1), -ENOTCONN);
+	p.ack += 4;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	th_none(h);
+	assert_int_equal(p.app->ev[TCP_EV_CLOSED], 1);
+	assert_null(p.app->c);
+	for (unsigned s2 = 0; s2 < TCP_STATE_MAX; s2++)
+		assert_int_equal(th_stats(h)->state[s2], 0);
+	assert_int_equal(th_stats(h)->closed, 1);
+	th_free(h);
+}
+
+static void test_half_close_keeps_receiving(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {.ts = true};
+	uint8_t buf[100] = {7};
+
+	(void)state;
+	th_passive_open(h, &p);
+	p.app->auto_read = true;
+	tcp_shutdown(h->w, p.c);
+	assert_int_equal(pop(h)->flags, F_FIN | F_ACK);
+	p.ack++;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	assert_int_equal(tcp_conn_state(p.c), TCP_FIN_WAIT_2);
+	th_peer_send(h, &p, F_ACK, buf, 100);
+	assert_int_equal(p.app->rx_len, 100);
+	th_peer_send(h, &p, F_FIN | F_ACK, NULL, 0);
+	assert_int_equal(pop(h)->ack, p.seq);
+	assert_int_equal(p.app->ev[TCP_EV_PEER_CLOSED], 1);
+	assert_int_equal(p.app->ev[TCP_EV_CLOSED], 1);
+	assert_null(p.app->c);
+	assert_int_equal(th_stats(h)->state[TCP_TIME_WAIT], 1);
+	th_advance(h, 10000);
+	assert_int_equal(th_stats(h)->state[TCP_TIME_WAIT], 0);
+	th_free(h);
+}
+
+static void test_simultaneous_close(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {.ts = true};
+
+	(void)state;
+	th_passive_open(h, &p);
+	tcp_shutdown(h->w, p.c);
+	struct th_out *o = pop(h);
+	assert_int_equal(o->flags, F_FIN | F_ACK);
+	/* The peer's FIN crosses ours: it does not acknowledge our FIN (RFC 9293 3.6, figure 13). */
+	th_peer_send(h, &p, F_FIN | F_ACK, NULL, 0);
+	o = pop(h);
+	assert_int_equal(o->ack, p.seq);
+	assert_int_equal(tcp_conn_state(p.c), TCP_CLOSING);
+	p.ack++;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	th_none(h);
+	assert_int_equal(p.app->ev[TCP_EV_CLOSED], 1);
+	assert_int_equal(th_stats(h)->state[TCP_TIME_WAIT], 1);
+	th_free(h);
+}
+
+static void test_closed_waits_for_reader(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {0};
+	uint8_t buf[100] = {1}, out[100];
+
+	(void)state;
+	th_passive_open(h, &p);
+	tcp_shutdown(h->w, p.c);
+	th_drain(h);
+	p.ack++;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	th_peer_send(h, &p, F_ACK | F_FIN, buf, 100);
+	th_drain(h);
+	assert_int_equal(p.app->ev[TCP_EV_READABLE], 1);
+	assert_int_equal(p.app->ev[TCP_EV_PEER_CLOSED], 1);
+	/* Unread data: CLOSED waits so the application can still read it. */
+	assert_int_equal(p.app->ev[TCP_EV_CLOSED], 0);
+	assert_int_equal(tcp_recv_copy(h->w, p.c, out, sizeof(out)), 100);
+	assert_int_equal(p.app->ev[TCP_EV_CLOSED], 0); /* never from inside an API call */
+	th_advance(h, 1);
+	assert_int_equal(p.app->ev[TCP_EV_CLOSED], 1);
+	assert_null(p.app->c);
+	th_free(h);
+}
+
+static void test_close_with_unread_data_resets(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {0};
+	uint8_t buf[100] = {0};
+
+	(void)state;
+	th_passive_open(h, &p);
+	th_peer_send(h, &p, F_ACK, buf, 100);
+	tcp_close(h->w, p.c);
+	p.app->c = NULL;
+	struct th_out *o = pop(h);
+	assert_int_equal(o->flags, F_RST | F_ACK);
+	assert_int_equal(o->seq, p.ack);
+	assert_int_equal(th_stats(h)->aborted, 1);
+	assert_int_equal(th_stats(h)->state[TCP_ESTABLISHED], 0);
+	th_free(h);
+}
+
+static void test_data_after_close_resets(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {0};
+	uint8_t buf[10] = {0};
+
+	(void)state;
+	th_passive_open(h, &p);
+	tcp_close(h->w, p.c);
+	p.app->c = NULL;
+	assert_int_equal(pop(h)->flags, F_FIN | F_ACK);
+	p.ack++;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	th_peer_send(h, &p, F_ACK, buf, 10);
+	struct th_out *o = pop(h);
+	/* RFC 9293 3.10.7.4, RFC 1122 4.2.2.13: nobody will read it. */
+	assert_int_equal(o->flags, F_RST | F_ACK);
+	assert_int_equal(th_drop(h, WEFT_DROP_TCP_AFTER_CLOSE), 1);
+	assert_int_equal(th_stats(h)->rst_after_close, 1);
+	assert_int_equal(th_stats(h)->state[TCP_FIN_WAIT_2], 0);
+	th_free(h);
+}
+
+static void test_fin_wait2_orphan_timeout(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {0};
+
+	(void)state;
+	th_passive_open(h, &p);
+	tcp_close(h->w, p.c);
+	p.app->c = NULL;
+	th_drain(h);
+	p.ack++;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	th_advance(h, 29999);
+	assert_int_equal(th_stats(h)->state[TCP_FIN_WAIT_2], 1);
+	th_advance(h, 1);
+	assert_int_equal(th_stats(h)->state[TCP_FIN_WAIT_2], 0);
+	th_none(h);
+	th_free(h);
+}
+
+static void test_abort(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {0};
+
+	(void)state;
+	th_passive_open(h, &p);
+	assert_int_equal(tcp_send(h->w, p.c, "abc", 3), 3);
+	th_drain(h);
+	tcp_abort(h->w, p.c);
+	p.app->c = NULL;
+	struct th_out *o = pop(h);
+	assert_int_equal(o->flags, F_RST | F_ACK);
+	assert_int_equal(o->seq, p.ack + 3);
+	assert_int_equal(p.app->ev[TCP_EV_RESET], 0);
+	th_free(h);
+}
+
+static void test_abort_from_callback(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {0};
+
+	(void)state;
+	th_passive_open(h, &p);
+	p.app->abort_on_readable = true;
+	th_peer_send(h, &p, F_ACK, "x", 1);
+	struct th_out *o = pop(h);
+	assert_int_equal(o->flags, F_RST | F_ACK);
+	th_none(h);
+	assert_int_equal(th_stats(h)->state[TCP_ESTABLISHED], 0);
+	th_free(h);
+}
+
+/* ---- RST, SYN and ACK checks (RFC 5961) ---- */
+
+static void test_rst_exact_resets(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {.ts = true};
+
+	(void)state;
+	th_passive_open(h, &p);
+	th_peer_send(h, &p, F_RST, NULL, 0);
+	th_none(h);
+	assert_int_equal(p.app->ev[TCP_EV_RESET], 1);
+	assert_null(p.app->c);
+	assert_int_equal(th_stats(h)->resets_in, 1);
+	assert_int_equal(th_stats(h)->state[TCP_ESTABLISHED], 0);
+	th_free(h);
+}
+
+static void test_rst_in_window_challenge(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {.ts = true};
+
+	(void)state;
+	th_passive_open(h, &p);
+	struct th_seg s;
+	th_peer_seg(&p, &s, F_RST, NULL, 0);
+	s.seq += 1000; /* in the window, not at RCV.NXT: maybe a blind attack */
+	th_in(h, &s);
+	struct th_out *o = pop(h);
+	assert_int_equal(o->flags, F_ACK);
+	assert_int_equal(o->ack, p.seq);
+	assert_int_equal(th_drop(h, WEFT_DROP_TCP_BAD_RST), 1);
+	assert_int_equal(th_stats(h)->challenge_acks, 1);
+	assert_non_null(p.app->c);
+	/* Out of the window: silently dropped. */
+	s.seq = p.seq + 10000000;
+	th_in(h, &s);
+	th_none(h);
+	assert_int_equal(th_drop(h, WEFT_DROP_TCP_BAD_RST), 2);
+	assert_int_equal(tcp_conn_state(p.c), TCP_ESTABLISHED);
+	th_free(h);
+}
+
+static void test_syn_on_established_challenge(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {0};
+
+	(void)state;
+	th_passive_open(h, &p);
+	struct th_seg s = {.flags = F_SYN, .seq = 123, .wnd = 1000};
+	th_in(h, &s);
+	struct th_out *o = pop(h);
+	assert_int_equal(o->flags, F_ACK);
+	assert_int_equal(o->ack, p.seq);
+	assert_int_equal(th_drop(h, WEFT_DROP_TCP_BAD_SYN) + th_drop(h, WEFT_DROP_TCP_OUT_OF_WINDOW), 1);
+	assert_int_equal(tcp_conn_state(p.c), TCP_ESTABLISHED);
+	/* In the window too. */
+	s.seq = p.seq;
+	th_in(h, &s);
+	o = pop(h);
+	assert_int_equal(o->ack, p.seq);
+	assert_int_equal(th_drop(h, WEFT_DROP_TCP_BAD_SYN), 1);
+	th_free(h);
+}
+
+static void test_challenge_ack_rate_limit(void **state)
+{
+	struct tcp_params prm;
+	th_params(&prm);
+	prm.challenge_ack_per_s = 2;
+	struct th *h = th_new(&prm, 1);
+	struct th_peer p = {0};
+
+	(void)state;
+	th_passive_open(h, &p);
+	struct th_seg s = {.flags = F_SYN, .seq = p.seq, .wnd = 1000};
+	for (unsigned i = 0; i < 4; i++)
+		th_in(h, &s);
+	assert_int_equal(th_out_count(h), 2);
+	th_drain(h);
+	assert_int_equal(th_stats(h)->challenge_acks_limited, 2);
+	th_advance(h, 1000);
+	th_in(h, &s);
+	assert_int_equal(pop(h)->flags, F_ACK);
+	th_free(h);
+}
+
+/* Open a passive connection from peer port `port` and bring it to state `st`. */
+static void bring_to(struct th *h, struct th_peer *p, uint16_t port, enum tcp_state st)
+{
+	memset(p, 0, sizeof(*p));
+	p->port = port;
+	th_passive_open(h, p);
+	switch (st) {
+	case TCP_FIN_WAIT_1:
+		tcp_shutdown(h->w, p->c);
+		th_drain(h);
+		break;
+	case TCP_FIN_WAIT_2:
+		tcp_shutdown(h->w, p->c);
+		th_drain(h);
+		p->ack++;
+		th_peer_send(h, p, F_ACK, NULL, 0);
+		break;
+	case TCP_CLOSE_WAIT:
+		th_peer_send(h, p, F_FIN | F_ACK, NULL, 0);
+		th_drain(h);
+		break;
+	case TCP_LAST_ACK:
+		th_peer_send(h, p, F_FIN | F_ACK, NULL, 0);
+		tcp_shutdown(h->w, p->c);
+		th_drain(h);
+		break;
+	case TCP_CLOSING:
+		tcp_shutdown(h->w, p->c);
+		th_peer_send(h, p, F_FIN | F_ACK, NULL, 0);
+		th_drain(h);
+		break;
+	case TCP_TIME_WAIT:
+		tcp_close(h->w, p->c);
+		p->app->c = NULL;
+		th_drain(h);
+		p->ack++;
+		th_peer_send(h, p, F_FIN | F_ACK, NULL, 0);
+		th_drain(h);
+		break;
+	default:
+		break;
+	}
+	assert_int_equal(th_stats(h)->state[st], 1);
+}
+
+static void test_rst_in_every_state(void **state)
+{
+	static const enum tcp_state sts[] = {TCP_ESTABLISHED, TCP_FIN_WAIT_1, TCP_FIN_WAIT_2, TCP_CLOSE_WAIT,
+					     TCP_LAST_ACK,   TCP_CLOSING,    TCP_TIME_WAIT};
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p;
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(sts) / sizeof(sts[0]); i++) {
+		bring_to(h, &p, (uint16_t)(41000 + i), sts[i]);
+		struct th_app *a = p.app;
+		th_peer_send(h, &p, F_RST, NULL, 0);
+		th_none(h);
+		assert_int_equal(th_stats(h)->state[sts[i]], 0);
+		/* The application hears RESET unless it already let go (TIME_WAIT after close). */
+		assert_int_equal(a->ev[TCP_EV_RESET], sts[i] == TCP_TIME_WAIT ? 0 : 1);
+	}
+	/* SYN-RECEIVED of a passive open: the half-open connection goes quietly. */
+	struct th_seg s = {.flags = F_SYN, .seq = 900, .sport = 42000, .wnd = 1000};
+	th_in(h, &s);
+	th_drain(h);
+	s.flags = F_RST;
+	s.seq = 901;
+	th_in(h, &s);
+	th_none(h);
+	assert_int_equal(th_stats(h)->state[TCP_SYN_RECEIVED], 0);
+	assert_int_equal(th_stats(h)->resets_in, 8);
+	th_free(h);
+}
+
+static void test_ack_checks(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {0};
+
+	(void)state;
+	th_passive_open(h, &p);
+	struct th_seg s;
+	/* Acknowledging data never sent: ACK and drop (RFC 9293 3.10.7.4 fifth). */
+	th_peer_seg(&p, &s, F_ACK, NULL, 0);
+	s.ack = p.ack + 1000;
+	th_in(h, &s);
+	assert_int_equal(pop(h)->ack, p.seq);
+	/* Far below SND.UNA - MAX.SND.WND: challenge ACK (RFC 5961 5.2). */
+	s.ack = p.ack - 1000000;
+	th_in(h, &s);
+	assert_int_equal(pop(h)->flags, F_ACK);
+	assert_int_equal(th_drop(h, WEFT_DROP_TCP_BAD_ACK), 2);
+	assert_int_equal(th_stats(h)->challenge_acks, 1);
+	/* No ACK flag in a synchronized state. */
+	th_peer_seg(&p, &s, 0, "a", 1);
+	th_in(h, &s);
+	assert_int_equal(th_drop(h, WEFT_DROP_TCP_BAD_FLAGS), 1);
+	th_none(h);
+	th_free(h);
+}
+
+/* ---- retransmission ---- */
+
+static void test_rto_backoff_and_give_up(void **state)
+{
+	struct tcp_params prm;
+	th_params(&prm);
+	prm.max_retries = 4;
+	struct th *h = th_new(&prm, 1);
+	struct th_peer p = {0};
+	uint8_t buf[100];
+	const uint32_t waits[] = {200, 400, 800, 1600};
+
+	(void)state;
+	th_passive_open(h, &p);
+	th_pattern(buf, sizeof(buf), 0);
+	assert_int_equal(tcp_send(h->w, p.c, buf, 100), 100);
+	assert_int_equal(pop(h)->len, 100);
+	for (unsigned i = 0; i < 4; i++) {
+		th_advance(h, waits[i] - 1);
+		th_none(h);
+		th_advance(h, 1);
+		struct th_out *o = pop(h);
+		/* The original bytes again, from the send queue. */
+		assert_int_equal(o->seq, p.ack);
+		assert_int_equal(o->len, 100);
+		assert_true(th_check_pattern(o->data, 100, 0));
+	}
+	assert_int_equal(th_stats(h)->rto_fires, 4);
+	struct tcp_conn_info ci;
+	tcp_conn_info(p.c, &ci);
+	assert_int_equal(ci.cwnd, ci.mss); /* loss window (RFC 5681 3.1) */
+	th_advance(h, 3199);
+	th_none(h);
+	th_advance(h, 1);
+	struct th_out *o = pop(h);
+	assert_int_equal(o->flags, F_RST | F_ACK);
+	assert_int_equal(p.app->ev[TCP_EV_RESET], 1);
+	assert_int_equal(th_stats(h)->timeouts, 1);
+	th_free(h);
+}
+
+static void test_rto_cap(void **state)
+{
+	struct tcp_params prm;
+	th_params(&prm);
+	prm.rto_max_ms = 1000;
+	prm.max_retries = 6;
+	struct th *h = th_new(&prm, 1);
+	struct th_peer p = {0};
+	const uint32_t waits[] = {200, 400, 800, 1000, 1000, 1000};
+
+	(void)state;
+	th_passive_open(h, &p);
+	assert_int_equal(tcp_send(h->w, p.c, "abc", 3), 3);
+	th_drain(h);
+	for (unsigned i = 0; i < 6; i++) {
+		th_advance(h, waits[i] - 1);
+		th_none(h);
+		th_advance(h, 1);
+		assert_int_equal(pop(h)->len, 3);
+	}
+	/* An ACK ends the backoff. */
+	p.ack += 3;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	assert_int_equal(tcp_send(h->w, p.c, "d", 1), 1);
+	th_drain(h);
+	th_advance(h, 1000);
+	assert_int_equal(pop(h)->len, 1);
+	th_free(h);
+}
+
+static void test_rtt_estimation(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_seg syn = {.flags = F_SYN, .seq = 10, .wnd = 60000, .mss = 1460};
+	struct tcp_conn_info ci;
+
+	(void)state;
+	th_in(h, &syn);
+	uint32_t iss = pop(h)->seq;
+	th_advance(h, 300);
+	struct th_seg ack = {.flags = F_ACK, .seq = 11, .ack = iss + 1, .wnd = 60000};
+	th_in(h, &ack);
+	struct tcp_conn *c = h->apps[0].c;
+	tcp_conn_info(c, &ci);
+	/* RFC 6298 2.2: SRTT = R, RTTVAR = R/2, RTO = SRTT + 4 RTTVAR. */
+	assert_int_equal(ci.srtt_us, 300000);
+	assert_int_equal(ci.rttvar_us, 150000);
+	assert_int_equal(ci.rto_ms, 900);
+	assert_int_equal(tcp_send(h->w, c, "abc", 3), 3);
+	th_drain(h);
+	th_advance(h, 100);
+	ack.ack += 3;
+	th_in(h, &ack);
+	tcp_conn_info(c, &ci);
+	/* 2.3: RTTVAR = 3/4 * 150 + 1/4 * |300 - 100|, SRTT = 7/8 * 300 + 1/8 * 100. */
+	assert_int_equal(ci.rttvar_us, 162500);
+	assert_int_equal(ci.srtt_us, 275000);
+	assert_int_equal(ci.rto_ms, 925);
+	/* Karn: the ACK of a retransmitted segment gives no sample. */
+	assert_int_equal(tcp_send(h->w, c, "d", 1), 1);
+	th_drain(h);
+	th_advance(h, 925);
+	assert_int_equal(pop(h)->len, 1);
+	th_advance(h, 50);
+	ack.ack += 1;
+	th_in(h, &ack);
+	tcp_conn_info(c, &ci);
+	assert_int_equal(ci.srtt_us, 275000);
+	th_free(h);
+}
+
+static void send_and_pop(struct th *h, struct th_peer *p, unsigned nseg, uint32_t mss)
+{
+	static uint8_t buf[64 * 1460];
+	th_pattern(buf, nseg * mss, 0);
+	assert_int_equal(tcp_send(h->w, p->c, buf, nseg * mss), (int)(nseg * mss));
+	for (unsigned i = 0; i < nseg; i++) {
+		struct th_out *o = pop(h);
+		assert_int_equal(o->seq, p->ack + i * mss);
+		assert_int_equal(o->len, mss);
+	}
+	th_none(h);
+}
+
+static void test_fast_retransmit_newreno(void **state)
+{
+	struct tcp_params prm;
+	th_params(&prm);
+	prm.cc = TCP_CC_NEWRENO;
+	struct th *h = th_new(&prm, 1);
+	struct th_peer p = {.ts = true};
+	const uint32_t mss = 1448;
+	struct tcp_conn_info ci;
+
+	(void)state;
+	th_passive_open(h, &p);
+	uint32_t base = p.ack;
+	send_and_pop(h, &p, 10, mss);
+	p.ack = base + mss;
+	th_peer_send(h, &p, F_ACK, NULL, 0); /* segment 0 arrived, 1 was lost */
+	for (unsigned i = 0; i < 2; i++) {
+		th_peer_send(h, &p, F_ACK, NULL, 0);
+		th_none(h);
+	}
+	th_peer_send(h, &p, F_ACK, NULL, 0); /* third duplicate: fast retransmit */
+	struct th_out *o = pop(h);
+	assert_int_equal(o->seq, base + mss);
+	assert_int_equal(o->len, mss);
+	assert_true(th_check_pattern(o->data, mss, mss));
+	th_none(h);
+	tcp_conn_info(p.c, &ci);
+	assert_true(ci.in_recovery);
+	assert_int_equal(ci.ssthresh, 9 * mss / 2);
+	assert_int_equal(ci.cwnd, 9 * mss / 2 + 3 * mss);
+	assert_int_equal(th_stats(h)->fast_retransmits, 1);
+	assert_int_equal(th_stats(h)->newreno_recoveries, 1);
+	assert_int_equal(th_stats(h)->dup_acks, 3);
+	/* Partial ACK: segments 1-4 in, 5 lost too. RFC 6582: resend it at once. */
+	p.ack = base + 5 * mss;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	o = pop(h);
+	assert_int_equal(o->seq, base + 5 * mss);
+	th_none(h);
+	assert_int_equal(th_stats(h)->partial_acks, 1);
+	/* Full ACK: recovery ends, cwnd = min(ssthresh, FlightSize + SMSS) (RFC 6582 3.2 step 3). */
+	p.ack = base + 10 * mss;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	tcp_conn_info(p.c, &ci);
+	assert_false(ci.in_recovery);
+	assert_int_equal(ci.cwnd, 2 * mss);
+	th_none(h);
+	th_free(h);
+}
+
+static void test_sack_recovery_multiple_holes(void **state)
+{
+	struct tcp_params prm;
+	th_params(&prm);
+	prm.cc = TCP_CC_NEWRENO;
+	struct th *h = th_new(&prm, 1);
+	struct th_peer p = {.ts = true, .sack = true};
+	const uint32_t mss = 1448;
+	struct tcp_conn_info ci;
+	struct th_seg s;
+
+	(void)state;
+	th_passive_open(h, &p);
+	uint32_t b = p.ack;
+#define S(i) (b + (i) * mss)
+	send_and_pop(h, &p, 10, mss);
+	/* Lost: 1, 4 and 7. */
+	p.ack = S(1);
+	th_peer_seg(&p, &s, F_ACK, NULL, 0);
+	s.nsack = 1;
+	s.sack[0][0] = S(2);
+	s.sack[0][1] = S(4);
+	th_in(h, &s);
+	th_none(h);
+	s.nsack = 2;
+	s.sack[1][0] = S(2);
+	s.sack[1][1] = S(4);
+	s.sack[0][0] = S(5);
+	s.sack[0][1] = S(7);
+	th_in(h, &s);
+	/*
+	 * One duplicate ACK, but four segments SACKed above S1: more than
+	 * (DupThresh - 1) * SMSS bytes, so IsLost(HighACK + 1) holds and
+	 * recovery starts (RFC 6675 5 step 3). cwnd = ssthresh = 4.5
+	 * segments; pipe counts the retransmission and the five segments
+	 * not lost: nothing else fits.
+	 */
+	assert_int_equal(pop(h)->seq, S(1));
+	th_none(h);
+	s.nsack = 3;
+	s.sack[2][0] = S(2);
+	s.sack[2][1] = S(4);
+	s.sack[1][0] = S(5);
+	s.sack[1][1] = S(7);
+	s.sack[0][0] = S(8);
+	s.sack[0][1] = S(10);
+	th_in(h, &s);
+	/*
+	 * Now hole 4 is lost too and pipe drops to two segments: NextSeg gives
+	 * hole 4 (rule 1) and, with no new data, hole 7 (rule 3).
+	 */
+	assert_int_equal(pop(h)->seq, S(4));
+	assert_int_equal(pop(h)->seq, S(7));
+	th_none(h);
+	tcp_conn_info(p.c, &ci);
+	assert_true(ci.in_recovery);
+	assert_int_equal(th_stats(h)->sack_recoveries, 1);
+	p.ack = S(10);
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	tcp_conn_info(p.c, &ci);
+	assert_false(ci.in_recovery);
+	assert_int_equal(ci.cwnd, ci.ssthresh);
+	th_none(h);
+#undef S
+	th_free(h);
+}
+
+static void test_zero_window_probe(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {.ts = true, .wnd = 2000};
+	static uint8_t buf[5000];
+
+	(void)state;
+	th_passive_open(h, &p);
+	th_pattern(buf, sizeof(buf), 0);
+	assert_int_equal(tcp_send(h->w, p.c, buf, 5000), 5000);
+	assert_int_equal(pop(h)->len, 1448);
+	/* 552 bytes of window left: sender SWS avoidance holds the runt (RFC 9293 3.8.6.2.1). */
+	th_none(h);
+	p.ack += 1448;
+	p.wnd = 0;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	th_none(h);
+	th_advance(h, 200);
+	struct th_out *o = pop(h);
+	assert_int_equal(o->seq, p.ack - 1); /* a probe the peer must answer */
+	assert_int_equal(o->len, 0);
+	assert_int_equal(th_stats(h)->zero_window_probes, 1);
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	th_none(h);
+	th_advance(h, 399);
+	th_none(h);
+	th_advance(h, 1); /* backed off: 400 ms */
+	assert_int_equal(pop(h)->seq, p.ack - 1);
+	p.wnd = 8000;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	o = pop(h);
+	assert_int_equal(o->seq, p.ack);
+	assert_int_equal(o->len, 1448);
+	assert_true(th_check_pattern(o->data, 1448, 1448));
+	assert_int_equal(pop(h)->len, 1448);
+	assert_int_equal(pop(h)->len, 5000 - 3 * 1448);
+	th_none(h);
+	th_free(h);
+}
+
+static void test_paws(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {.ts = true, .tsval = 5000};
+
+	(void)state;
+	th_passive_open(h, &p);
+	p.tsval = 4000; /* older than TS.Recent: an old duplicate (RFC 7323 5) */
+	th_peer_send(h, &p, F_ACK, "old", 3);
+	p.seq -= 3;
+	struct th_out *o = pop(h);
+	assert_int_equal(o->ack, p.seq);
+	assert_int_equal(th_drop(h, WEFT_DROP_TCP_PAWS), 1);
+	assert_int_equal(th_stats(h)->paws_rejects, 1);
+	assert_int_equal(tcp_rx_ready(p.c), 0);
+	p.tsval = 5001;
+	th_peer_send(h, &p, F_ACK, "new", 3);
+	assert_int_equal(tcp_rx_ready(p.c), 3);
+	th_advance(h, 40);
+	o = pop(h);
+	assert_int_equal(o->tsecr, 5001);
+	th_free(h);
+}
+
+/* ---- SYN backlog and cookies ---- */
+
+static void test_syncookie_roundtrip(void **state)
+{
+	struct tcp_params prm;
+	th_params(&prm);
+	prm.syn_backlog = 0;
+	struct th *h = th_new(&prm, 1);
+	struct th_seg syn = {.flags = F_SYN, .seq = 4000, .wnd = 30000, .mss = 1400, .has_ws = true, .ws = 5,
+			     .sackok = true, .ts = true, .tsval = 777};
+	struct tcp_conn_info ci;
+
+	(void)state;
+	th_in(h, &syn);
+	struct th_out *o = pop(h);
+	assert_int_equal(o->flags, F_SYN | F_ACK);
+	assert_int_equal(o->mss, 1400);
+	assert_true(o->has_ws && o->sackok && o->ts);
+	assert_int_equal(o->ws, 3);
+	assert_int_equal(o->tsecr, 777);
+	assert_int_equal(th_stats(h)->syncookies_sent, 1);
+	assert_int_equal(th_stats(h)->state[TCP_SYN_RECEIVED], 0); /* no state kept */
+	struct th_seg ack = {.flags = F_ACK, .seq = 4001, .ack = o->seq + 1, .wnd = 1000, .ts = true, .tsval = 778,
+			     .tsecr = o->tsval, .data = "hi", .len = 2};
+	th_in(h, &ack);
+	assert_int_equal(h->n_apps, 1);
+	struct th_app *a = &h->apps[0];
+	assert_int_equal(a->ev[TCP_EV_ESTABLISHED], 1);
+	assert_int_equal(a->ev[TCP_EV_READABLE], 1);
+	tcp_conn_info(a->c, &ci);
+	assert_int_equal(ci.mss, 1400 - 12);
+	assert_int_equal(ci.snd_wscale, 5);
+	assert_int_equal(ci.rcv_wscale, 3);
+	assert_true(ci.sack && ci.ts);
+	assert_int_equal(ci.snd_wnd, 1000 << 5);
+	assert_int_equal(th_stats(h)->syncookies_ok, 1);
+	th_advance(h, 40);
+	assert_int_equal(pop(h)->ack, 4003);
+	th_free(h);
+}
+
+static void test_syncookie_without_timestamps(void **state)
+{
+	struct tcp_params prm;
+	th_params(&prm);
+	prm.syn_backlog = 0;
+	struct th *h = th_new(&prm, 1);
+	struct th_seg syn = {.flags = F_SYN, .seq = 4000, .wnd = 30000, .mss = 1460, .has_ws = true, .ws = 5,
+			     .sackok = true};
+	struct tcp_conn_info ci;
+
+	(void)state;
+	th_in(h, &syn);
+	struct th_out *o = pop(h);
+	/* Without timestamps nothing can carry window scale or SACK: neither is offered. */
+	assert_int_equal(o->mss, 1460);
+	assert_false(o->has_ws || o->sackok || o->ts);
+	struct th_seg ack = {.flags = F_ACK, .seq = 4001, .ack = o->seq + 1, .wnd = 1000};
+	th_in(h, &ack);
+	tcp_conn_info(h->apps[0].c, &ci);
+	assert_int_equal(ci.mss, 1460);
+	assert_false(ci.sack || ci.ts);
+	assert_int_equal(ci.snd_wscale, 0);
+	th_free(h);
+}
+
+static void test_syncookie_invalid(void **state)
+{
+	struct tcp_params prm;
+	th_params(&prm);
+	prm.syn_backlog = 0;
+	struct th *h = th_new(&prm, 1);
+	struct th_seg syn = {.flags = F_SYN, .seq = 4000, .wnd = 30000, .mss = 1460};
+
+	(void)state;
+	th_in(h, &syn);
+	uint32_t cookie = pop(h)->seq;
+	struct th_seg ack = {.flags = F_ACK, .seq = 4001, .ack = cookie + 2, .wnd = 1000};
+	th_in(h, &ack);
+	struct th_out *o = pop(h);
+	assert_int_equal(o->flags, F_RST);
+	assert_int_equal(o->seq, cookie + 2);
+	assert_int_equal(th_drop(h, WEFT_DROP_TCP_BAD_COOKIE), 1);
+	assert_int_equal(th_stats(h)->syncookies_bad, 1);
+	/* A cookie for another ISN (a different SYN) is no good either. */
+	ack.ack = cookie + 1;
+	ack.seq = 5001;
+	th_in(h, &ack);
+	assert_int_equal(pop(h)->flags, F_RST);
+	/* Expired: cookies live two 64-second periods. */
+	th_advance(h, 130000);
+	ack.seq = 4001;
+	th_in(h, &ack);
+	assert_int_equal(pop(h)->flags, F_RST);
+	assert_int_equal(h->n_apps, 0);
+	th_free(h);
+}
+
+static void test_syn_backlog_without_cookies(void **state)
+{
+	struct tcp_params prm;
+	th_params(&prm);
+	prm.syn_backlog = 1;
+	prm.syncookies = false;
+	struct th *h = th_new(&prm, 1);
+	struct th_seg syn = {.flags = F_SYN, .seq = 4000, .wnd = 30000};
+
+	(void)state;
+	th_in(h, &syn);
+	assert_int_equal(pop(h)->flags, F_SYN | F_ACK);
+	syn.sport = 40001;
+	th_in(h, &syn);
+	th_none(h);
+	assert_int_equal(th_drop(h, WEFT_DROP_TCP_SYN_BACKLOG_FULL), 1);
+	assert_int_equal(th_stats(h)->syn_backlog_full, 1);
+	th_free(h);
+}
+
+static void test_connection_limit(void **state)
+{
+	struct tcp_params prm;
+	th_params(&prm);
+	prm.max_conns = 2;
+	struct th *h = th_new(&prm, 1);
+	struct th_peer a = {.port = 1001}, b = {.port = 1002};
+
+	(void)state;
+	th_passive_open(h, &a);
+	th_passive_open(h, &b);
+	struct th_seg syn = {.flags = F_SYN, .seq = 1, .sport = 1003, .wnd = 1000};
+	th_in(h, &syn);
+	assert_int_equal(pop(h)->flags, F_RST | F_ACK);
+	assert_int_equal(th_drop(h, WEFT_DROP_TCP_CONN_LIMIT), 1);
+	th_free(h);
+}
+
+/* ---- TIME_WAIT reuse (RFC 6191) ---- */
+
+static void test_time_wait_reuse(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p;
+
+	(void)state;
+	bring_to(h, &p, 40000, TCP_TIME_WAIT);
+	uint32_t old_next = p.ack;
+	/* Timestamps are off here: a SYN below RCV.NXT cannot take the tuple. */
+	struct th_seg syn = {.flags = F_SYN, .seq = p.seq - 10, .wnd = 1000};
+	th_in(h, &syn);
+	assert_int_equal(pop(h)->flags, F_ACK);
+	assert_int_equal(th_stats(h)->state[TCP_TIME_WAIT], 1);
+	/* Above RCV.NXT it can (RFC 1122 4.2.2.13). */
+	syn.seq = p.seq + 100000;
+	th_in(h, &syn);
+	struct th_out *o = pop(h);
+	assert_int_equal(o->flags, F_SYN | F_ACK);
+	assert_true((int32_t)(o->seq - old_next) > 0);
+	assert_int_equal(th_stats(h)->time_wait_reuse, 1);
+	assert_int_equal(th_stats(h)->state[TCP_TIME_WAIT], 0);
+	assert_int_equal(th_stats(h)->state[TCP_SYN_RECEIVED], 1);
+	th_free(h);
+}
+
+static void test_time_wait_reuse_timestamps(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {.ts = true, .tsval = 9000};
+
+	(void)state;
+	th_passive_open(h, &p);
+	tcp_close(h->w, p.c);
+	p.app->c = NULL;
+	th_drain(h);
+	p.ack++;
+	th_peer_send(h, &p, F_FIN | F_ACK, NULL, 0);
+	th_drain(h);
+	assert_int_equal(th_stats(h)->state[TCP_TIME_WAIT], 1);
+	/* Same timestamp: not newer, the tuple stays in TIME_WAIT. */
+	struct th_seg syn = {.flags = F_SYN, .seq = p.seq + 5, .wnd = 1000, .ts = true, .tsval = 9000};
+	th_in(h, &syn);
+	assert_int_equal(pop(h)->flags, F_ACK);
+	/* Newer timestamp, even with an old sequence number: reuse (RFC 6191 2). */
+	syn.seq = p.seq - 1000;
+	syn.tsval = 9100;
+	th_in(h, &syn);
+	assert_int_equal(pop(h)->flags, F_SYN | F_ACK);
+	assert_int_equal(th_stats(h)->time_wait_reuse, 1);
+	th_free(h);
+}
+
+/* ---- keepalive ---- */
+
+static void test_keepalive(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {0};
+
+	(void)state;
+	th_passive_open(h, &p);
+	/* Off by default. */
+	th_advance(h, 5000);
+	th_none(h);
+	tcp_set_keepalive(h->w, p.c, 1000, 500, 3);
+	th_advance(h, 999);
+	th_none(h);
+	th_advance(h, 1);
+	struct th_out *o = pop(h);
+	assert_int_equal(o->seq, p.ack - 1);
+	assert_int_equal(o->len, 0);
+	th_peer_send(h, &p, F_ACK, NULL, 0); /* alive */
+	th_advance(h, 999);
+	th_none(h);
+	th_advance(h, 1);
+	assert_int_equal(pop(h)->seq, p.ack - 1);
+	/* Silence: two more probes, then the connection is reset. */
+	th_advance(h, 500);
+	assert_int_equal(pop(h)->seq, p.ack - 1);
+	th_advance(h, 500);
+	assert_int_equal(pop(h)->seq, p.ack - 1);
+	th_advance(h, 500);
+	assert_int_equal(pop(h)->flags, F_RST | F_ACK);
+	assert_int_equal(p.app->ev[TCP_EV_RESET], 1);
+	assert_int_equal(th_stats(h)->keepalive_probes, 4);
+	assert_int_equal(th_stats(h)->timeouts, 1);
+	th_free(h);
+}
+
+/* ---- congestion control ---- */
+
+static void test_cubic_growth(void **state)
+{
+	struct tcp_conn *c = calloc(1, sizeof(*c));
+	uint32_t cw[90];
+	uint64_t t = 1000000;
+
+	(void)state;
+	c->mss = 1000;
+	c->srtt_us = 100000;
+	tcp_cc_cubic.init(c);
+	assert_int_equal(c->cwnd, 10000);
+	c->cwnd = 100000;
+	c->snd_una = 0;
+	c->snd_max = 100000;
+	tcp_cc_cubic.on_loss(c, t);
+	/* RFC 9438 4.6: beta 0.7. */
+	assert_int_equal(c->cwnd, 70000);
+	assert_int_equal(c->ssthresh, 70000);
+	for (unsigned r = 0; r < 90; r++) {
+		uint32_t acked = 0, w0 = c->cwnd;
+		while (acked < w0) {
+			tcp_cc_cubic.on_ack(c, 1000, t);
+			acked += 1000;
+		}
+		cw[r] = c->cwnd;
+		/* Never more than 1.5x per RTT (4.2), never down. */
+		assert_true(c->cwnd >= w0);
+		assert_true(c->cwnd <= w0 + w0 / 2 + 1000);
+		t += 100000;
+	}
+	/* K = cbrt(W_max (1 - beta) / C) = cbrt(75) = 4.2 s: the plateau at W_max = 100 segments. */
+	assert_true(cw[42] > 95000 && cw[42] < 105000);
+	/* Concave before K, convex after: growth slows towards W_max, then speeds up. */
+	uint32_t early = cw[5] - cw[0], mid = cw[44] - cw[39], late = cw[85] - cw[80];
+	assert_true(early > mid);
+	assert_true(late > mid);
+	free(c);
+}
+
+static void test_newreno_growth_and_choice(void **state)
+{
+	struct tcp_conn *c = calloc(1, sizeof(*c));
+
+	(void)state;
+	c->mss = 1000;
+	tcp_cc_newreno.init(c);
+	c->ssthresh = 20000;
+	tcp_cc_newreno.on_ack(c, 1000, 0); /* slow start: + min(acked, SMSS) */
+	assert_int_equal(c->cwnd, 11000);
+	c->cwnd = 20000;
+	for (unsigned i = 0; i < 20; i++)
+		tcp_cc_newreno.on_ack(c, 1000, 0); /* one cwnd of ACKs: + 1 SMSS */
+	assert_int_equal(c->cwnd, 21000);
+	free(c);
+
+	struct tcp_params prm;
+	th_params(&prm);
+	prm.cc = TCP_CC_NEWRENO;
+	struct th *h = th_new(&prm, 1);
+	struct th_peer p = {0};
+	struct tcp_conn_info ci;
+	th_passive_open(h, &p);
+	tcp_conn_info(p.c, &ci);
+	assert_int_equal(ci.cc, TCP_CC_NEWRENO);
+	th_free(h);
+}
+
+/* ---- active open across workers ---- */
+
+static void test_source_port_lands_on_worker(void **state)
+{
+	struct th *h = th_new(NULL, 2);
+	struct weft_ip dst = {.af = 4};
+	uint8_t key[40];
+	int err;
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(key); i++)
+		key[i] = (i & 1) ? 0x5a : 0x6d;
+	inet_pton(AF_INET, "198.18.0.2", &dst.v4);
+	for (unsigned k = 0; k < 2; k++) {
+		struct weft_worker *w = &h->workers[k];
+		for (unsigned i = 0; i < 16; i++) {
+			uint16_t dport = (uint16_t)(8000 + i);
+			struct tcp_conn *c = tcp_connect(w, &dst, dport, th_event, NULL, &err);
+			assert_non_null(c);
+			struct th_out *o = pop(h);
+			/* The reply as the NIC sees it: peer -> us. */
+			uint32_t tuple[3] = {ntohl(dst.v4), ntohl(h->snap->net.ifaces[0].ip4[0]),
+					     ((uint32_t)dport << 16) | o->sport};
+			uint32_t hash = rte_softrss(tuple, 3, key);
+			assert_int_equal((hash % 128) % 2, k);
+			tcp_abort(w, c);
+		}
+	}
+	th_none(h);
+	th_free(h);
+}
+
+/* ---- output path details ---- */
+
+static void test_linear_tx_port(void **state)
+{
+	struct tcp_params prm;
+	th_params(&prm);
+	prm.linear_tx_ports = 1;
+	struct th *h = th_new(&prm, 1);
+	struct th_peer p = {0};
+	static uint8_t buf[3000];
+
+	(void)state;
+	th_passive_open(h, &p);
+	th_pattern(buf, sizeof(buf), 0);
+	assert_int_equal(tcp_send(h->w, p.c, buf, sizeof(buf)), sizeof(buf));
+	for (unsigned i = 0; i < 3; i++) {
+		struct th_out *o = pop(h);
+		assert_int_equal(o->nb_segs, 1); /* af_xdp and friends: one segment per packet */
+		assert_true(th_check_pattern(o->data, o->len, o->seq - p.ack));
+	}
+	th_free(h);
+}
+
+static void test_stat_names(void **state)
+{
+	(void)state;
+	assert_int_equal(tcp_stat_count, (offsetof(struct tcp_stats, state)) / sizeof(uint64_t));
+	for (unsigned i = 0; i < tcp_stat_count; i++) {
+		assert_non_null(tcp_stat_name[i]);
+		assert_non_null(tcp_stat_help[i]);
+	}
+	assert_string_equal(tcp_state_name(TCP_TIME_WAIT), "time_wait");
+}
+
 int main(void)
 {
 	/* TCP_TEST=pattern runs the matching tests only. */
@@ -805,6 +1912,42 @@ int main(void)
 		cmocka_unit_test(test_out_of_order_bound),
 		cmocka_unit_test(test_out_of_order_fin),
 		cmocka_unit_test(test_data_v6_both_ways),
+		cmocka_unit_test(test_active_close_time_wait),
+		cmocka_unit_test(test_passive_close),
+		cmocka_unit_test(test_half_close_keeps_receiving),
+		cmocka_unit_test(test_simultaneous_close),
+		cmocka_unit_test(test_closed_waits_for_reader),
+		cmocka_unit_test(test_close_with_unread_data_resets),
+		cmocka_unit_test(test_data_after_close_resets),
+		cmocka_unit_test(test_fin_wait2_orphan_timeout),
+		cmocka_unit_test(test_abort),
+		cmocka_unit_test(test_abort_from_callback),
+		cmocka_unit_test(test_rst_exact_resets),
+		cmocka_unit_test(test_rst_in_window_challenge),
+		cmocka_unit_test(test_syn_on_established_challenge),
+		cmocka_unit_test(test_challenge_ack_rate_limit),
+		cmocka_unit_test(test_rst_in_every_state),
+		cmocka_unit_test(test_ack_checks),
+		cmocka_unit_test(test_rto_backoff_and_give_up),
+		cmocka_unit_test(test_rto_cap),
+		cmocka_unit_test(test_rtt_estimation),
+		cmocka_unit_test(test_fast_retransmit_newreno),
+		cmocka_unit_test(test_sack_recovery_multiple_holes),
+		cmocka_unit_test(test_zero_window_probe),
+		cmocka_unit_test(test_paws),
+		cmocka_unit_test(test_syncookie_roundtrip),
+		cmocka_unit_test(test_syncookie_without_timestamps),
+		cmocka_unit_test(test_syncookie_invalid),
+		cmocka_unit_test(test_syn_backlog_without_cookies),
+		cmocka_unit_test(test_connection_limit),
+		cmocka_unit_test(test_time_wait_reuse),
+		cmocka_unit_test(test_time_wait_reuse_timestamps),
+		cmocka_unit_test(test_keepalive),
+		cmocka_unit_test(test_cubic_growth),
+		cmocka_unit_test(test_newreno_growth_and_choice),
+		cmocka_unit_test(test_source_port_lands_on_worker),
+		cmocka_unit_test(test_linear_tx_port),
+		cmocka_unit_test(test_stat_names),
 	};
 	return cmocka_run_group_tests_name("tcp", tests, th_group_setup, th_group_teardown);
 }
