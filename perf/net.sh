@@ -45,9 +45,10 @@ ipc ping -c 2 -q 198.18.0.1 >/dev/null
 sleep 2.5
 busy_idle=$(busy)
 ipc taskset -c 1 timeout 4 ping -f -w 3 -q 198.18.0.1 >"$TMP/flood" 2>&1 &
+flood_pid=$!
 sleep 2.5
 busy_flood=$(busy)
-wait
+wait "$flood_pid"
 flood_rate=$(awk -F'[ ,]+' '/packets transmitted/ {print $1 / 3}' "$TMP/flood")
 read -r w4_50 w4_99 < <(rtt -4 198.18.0.1)
 read -r w6_50 w6_99 < <(rtt -6 2001:db8::1)
