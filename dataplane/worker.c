@@ -14,6 +14,7 @@
 #include "dataplane/dispatch.h"
 #include "dataplane/l4/tcp_proxy.h"
 #include "dataplane/net/net.h"
+#include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 #include "drivers/port.h"
 
@@ -125,6 +126,7 @@ int weft_worker_main(void *arg)
 
 		if (start >= next_timer) {
 			net_neigh_timers(w);
+			tcp_timers(w);
 			tcp_proxy_timers(w);
 			next_timer = start + timer_period;
 		}

@@ -12,6 +12,7 @@
 #include <rte_ip.h>
 
 #include "dataplane/net/net_priv.h"
+#include "dataplane/tcp/tcp.h"
 
 bool net_local4_any(const struct weft_net_table *t, uint32_t a)
 {
@@ -150,13 +151,13 @@ void net_ip4_input(struct weft_worker *w, uint16_t port, struct rte_mbuf *m)
 	case IPPROTO_ICMP:
 		net_icmp4_input(w, port, m);
 		return;
-	case IPPROTO_TCP:
-		/*
-		 * Hook for the TCP stack: m at the IPv4 header, m->l3_len set,
-		 * header and total length validated, no options, not a fragment.
-		 */
-		weft_drop(w, m, WEFT_DROP_TCP_NO_LISTENER);
+	case IPPROTO_TCP: {
+		/* The TCP stack takes m at the TCP header, trimmed to the datagram. */
+		struct weft_ip src = {.af = 4, .v4 = ip->src_addr}, dst = {.af = 4, .v4 = ip->dst_addr};
+		rte_pktmbuf_adj(m, sizeof(*ip));
+		tcp_input(w, port, m, &src, &dst);
 		return;
+	}
 	case IPPROTO_UDP:
 		/* Hook for UDP, same contract as TCP above. */
 		weft_drop(w, m, WEFT_DROP_UDP_NO_LISTENER);

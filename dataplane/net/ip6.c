@@ -8,6 +8,7 @@
 #include <rte_ip.h>
 
 #include "dataplane/net/net_priv.h"
+#include "dataplane/tcp/tcp.h"
 
 const uint8_t net_ip6_all_nodes[16] = {0xff, 0x02, [15] = 0x01};
 
@@ -114,14 +115,15 @@ void net_ip6_input(struct weft_worker *w, uint16_t port, struct rte_mbuf *m)
 	case IPPROTO_ICMPV6:
 		net_icmp6_input(w, port, m);
 		return;
-	case IPPROTO_TCP:
-		/*
-		 * Hook for the TCP stack: m at the IPv6 header, m->l3_len set,
-		 * payload length validated, no extension headers. The
-		 * destination may still be multicast here; TCP must refuse that.
-		 */
-		weft_drop(w, m, WEFT_DROP_TCP_NO_LISTENER);
+	case IPPROTO_TCP: {
+		/* The TCP stack takes m at the TCP header; it refuses multicast destinations. */
+		struct weft_ip src = {.af = 6}, dst = {.af = 6};
+		memcpy(src.v6, ip->src_addr, 16);
+		memcpy(dst.v6, ip->dst_addr, 16);
+		rte_pktmbuf_adj(m, sizeof(*ip));
+		tcp_input(w, port, m, &src, &dst);
 		return;
+	}
 	case IPPROTO_UDP:
 		/* Hook for UDP, same contract as TCP above. */
 		weft_drop(w, m, WEFT_DROP_UDP_NO_LISTENER);

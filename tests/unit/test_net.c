@@ -19,6 +19,7 @@
 #include <rte_ring.h>
 
 #include "dataplane/net/net.h"
+#include "dataplane/tcp/tcp.h"
 #include "tests/unit/net_harness.h"
 
 #define ARP_REQ 1
@@ -726,14 +727,56 @@ static void test_ip4_not_for_us(void **state)
 	}
 }
 
+/*
+ * A SYN to a port nobody listens on reaches the TCP stack, which counts
+ * tcp_no_listener and answers with an RST (RFC 9293 3.10.7.1) through the
+ * normal output path.
+ */
+static void tcp_no_listener(struct harness *h, int af)
+{
+	uint8_t syn[20] = {0x9c, 0x40, 0x00, 0x51, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0x10, 0x00};
+	const uint8_t *src6 = h_ip6("2001:db8:1::2"), *dst6 = h_ip6("2001:db8:1::1");
+	uint32_t src4 = h_ip4("198.18.0.2"), dst4 = h_ip4("198.18.0.1"), sum;
+	struct tcp_params prm;
+	struct h_frame f;
+	struct rte_mbuf *m;
+	const uint8_t *tcp;
+
+	tcp_params_default(&prm);
+	prm.max_conns = 64;
+	assert_int_equal(tcp_stack_init(h->w, &prm), 0);
+	if (af == 4) {
+		h_learn4(h, 0, src4, H_PEER);
+		sum = h_sum(&src4, 4, h_sum(&dst4, 4, 6 + 20));
+	} else {
+		h_learn6(h, 0, src6, H_PEER);
+		sum = h_sum(src6, 16, h_sum(dst6, 16, 6 + 20));
+	}
+	sum = (uint16_t)~h_fold(h_sum(syn, 20, sum));
+	syn[16] = (uint8_t)(sum >> 8);
+	syn[17] = (uint8_t)sum;
+	if (af == 4)
+		hf_ip4(&f, src4, dst4, 6, syn, 20);
+	else
+		ip6_frame(&f, 6, syn, 20);
+	h_rx(h, 0, &f);
+	assert_int_equal(h_drops(h, WEFT_DROP_TCP_NO_LISTENER), 1);
+	m = h_tx_pop(h, 0);
+	tcp = rte_pktmbuf_mtod_offset(m, const uint8_t *, 14 + (af == 4 ? 20 : 40));
+	assert_int_equal(tcp[0] << 8 | tcp[1], 81);     /* from the port asked for */
+	assert_int_equal(tcp[13], 0x14);                /* RST, ACK */
+	assert_int_equal(tcp[11], 2);                   /* ACK = SYN's sequence + 1 */
+	rte_pktmbuf_free(m);
+	tcp_stack_free(h->w);
+	h_mark(h);
+}
+
 static void test_ip4_protocols(void **state)
 {
 	struct harness *h = H(state);
 	struct h_frame f;
 
-	ip4_frame(&f, 6);
-	h_rx(h, 0, &f);
-	h_assert_drop(h, WEFT_DROP_TCP_NO_LISTENER);
+	tcp_no_listener(h, 4);
 	ip4_frame(&f, 17);
 	h_rx(h, 0, &f);
 	h_assert_drop(h, WEFT_DROP_UDP_NO_LISTENER);
@@ -973,9 +1016,7 @@ static void test_ip6_protocols(void **state)
 	struct harness *h = H(state);
 	struct h_frame f;
 
-	ip6_frame(&f, 6, "abcdefghabcdefghabcd", 20);
-	h_rx(h, 0, &f);
-	h_assert_drop(h, WEFT_DROP_TCP_NO_LISTENER);
+	tcp_no_listener(h, 6);
 	ip6_frame(&f, 17, "abcdefgh", 8);
 	h_rx(h, 0, &f);
 	h_assert_drop(h, WEFT_DROP_UDP_NO_LISTENER);
