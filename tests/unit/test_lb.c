@@ -1,0 +1,616 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Load balancers: distributions over 100,000 picks, weights, health, consistency of the hash policies. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "policy/lb.h"
+#include "policy/route.h"
+
+#define PICKS 100000
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+/* Endpoint i: 198.18.x.y:8080, healthy. */
+static struct weft_lb_endpoint_cfg ep(unsigned i, uint32_t weight)
+{
+	struct weft_lb_endpoint_cfg e = {.port = 8080, .weight = weight, .healthy = true};
+
+	e.addr.af = 4;
+	e.addr.v4 = htonl((198u << 24) | (18u << 16) | (i + 1));
+	return e;
+}
+
+static struct weft_lb *build(enum weft_lb_algo algo, const struct weft_lb_endpoint_cfg *eps, unsigned n)
+{
+	struct weft_lb_cfg cfg = {.cluster = "c", .algo = algo, .n_endpoints = n, .endpoints = eps};
+	struct weft_lb *lb = NULL;
+	char err[WEFT_LB_ERR_LEN];
+
+	if (weft_lb_build(&cfg, &lb, err, sizeof(err)) != 0)
+		fail_msg("build: %s", err);
+	return lb;
+}
+
+static struct weft_lb *build_cfg(const struct weft_lb_cfg *cfg)
+{
+	struct weft_lb *lb = NULL;
+	char err[WEFT_LB_ERR_LEN];
+
+	if (weft_lb_build(cfg, &lb, err, sizeof(err)) != 0)
+		fail_msg("build: %s", err);
+	return lb;
+}
+
+/*
+ * Each endpoint's count within 5 standard deviations of its binomial mean:
+ * a correct balancer fails this about once in 1.7 million runs per endpoint.
+ */
+static void check_shares(const unsigned *count, const uint32_t *weight, const bool *up, unsigned n, unsigned total)
+{
+	double sum = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		if (up == NULL || up[i])
+			sum += weight[i];
+	for (unsigned i = 0; i < n; i++) {
+		double p = up == NULL || up[i] ? weight[i] / sum : 0;
+		double mean = total * p, sd = sqrt(total * p * (1 - p));
+		if (fabs(count[i] - mean) > 5 * sd + 0.5)
+			fail_msg("endpoint %u: %u picks, expected %.0f +- %.0f", i, count[i], mean, 5 * sd);
+	}
+}
+
+static void pick_many(const struct weft_lb *lb, struct weft_lb_ctx *ctx, bool keyed, uint64_t seed, unsigned *count)
+{
+	for (unsigned i = 0; i < PICKS; i++) {
+		ctx->random = splitmix(&seed);
+		if (keyed) {
+			ctx->hash = splitmix(&seed);
+			ctx->has_hash = true;
+		}
+		int e = weft_lb_pick(lb, ctx);
+		assert_true(e >= 0 && (unsigned)e < weft_lb_size(lb));
+		count[e]++;
+	}
+}
+
+static bool same_ep(const struct weft_lb_endpoint *a, const struct weft_lb_endpoint *b)
+{
+	return a->addr.af == b->addr.af && a->addr.v4 == b->addr.v4 && a->port == b->port;
+}
+
+/* ------------------------------------------------------------------------ */
+/* round_robin                                                               */
+/* ------------------------------------------------------------------------ */
+
+static void test_wrr_sequence(void **state)
+{
+	const struct weft_lb_endpoint_cfg eps[] = {ep(0, 5), ep(1, 1), ep(2, 1)};
+	struct weft_lb *lb = build(WEFT_LB_ALGO_ROUND_ROBIN, eps, 3);
+	struct weft_lb_state st = {0};
+	struct weft_lb_ctx ctx = {.state = &st};
+	const char *want = "aabacaaaabacaa"; /* nginx's example, twice */
+
+	(void)state;
+	for (size_t i = 0; i < strlen(want); i++) {
+		int e = weft_lb_pick(lb, &ctx);
+		if ("abc"[e] != want[i])
+			fail_msg("pick %zu: %c, expected %c", i, "abc"[e], want[i]);
+	}
+	/* Without its state, round robin refuses. */
+	ctx.state = NULL;
+	assert_int_equal(weft_lb_pick(lb, &ctx), -1);
+	assert_int_equal(errno, EINVAL);
+	weft_lb_free(lb);
+}
+
+static void test_wrr_distribution(void **state)
+{
+	const uint32_t w[] = {1, 2, 3, 4};
+	const struct weft_lb_endpoint_cfg eps[] = {ep(0, 1), ep(1, 2), ep(2, 3), ep(3, 4)};
+	struct weft_lb *lb = build(WEFT_LB_ALGO_ROUND_ROBIN, eps, 4), *lb2;
+	struct weft_lb_state st = {0};
+	struct weft_lb_health h;
+	struct weft_lb_ctx ctx = {.state = &st};
+	unsigned count[4] = {0};
+
+	(void)state;
+	/* Deterministic: every cycle of 10 picks is exactly proportional. */
+	for (unsigned i = 0; i < PICKS; i++)
+		count[weft_lb_pick(lb, &ctx)]++;
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(count[i], PICKS / 10 * w[i]);
+
+	/* An unhealthy endpoint is skipped; the others keep their proportions. */
+	weft_lb_health_init(lb, &h);
+	weft_lb_health_set(&h, 3, false);
+	ctx.health = &h;
+	memset(count, 0, sizeof(count));
+	for (unsigned i = 0; i < 60000; i++)
+		count[weft_lb_pick(lb, &ctx)]++;
+	assert_int_equal(count[3], 0);
+	assert_true(abs((int)count[0] - 10000) <= 1 && abs((int)count[1] - 20000) <= 1 && abs((int)count[2] - 30000) <= 1);
+
+	/* The state follows a table swap by itself (here to a smaller table). */
+	lb2 = build(WEFT_LB_ALGO_ROUND_ROBIN, eps, 2);
+	ctx.health = NULL;
+	memset(count, 0, sizeof(count));
+	for (unsigned i = 0; i < 3; i++)
+		count[weft_lb_pick(lb2, &ctx)]++;
+	assert_int_equal(count[0], 1);
+	assert_int_equal(count[1], 2);
+	weft_lb_free(lb);
+	weft_lb_free(lb2);
+}
+
+/* ------------------------------------------------------------------------ */
+/* random and least_request                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void test_random_distribution(void **state)
+{
+	const uint32_t w[] = {1, 2, 3, 4, 10, 7};
+	struct weft_lb_endpoint_cfg eps[6];
+	struct weft_lb_health h;
+	unsigned count[6] = {0};
+
+	(void)state;
+	for (unsigned i = 0; i < 6; i++)
+		eps[i] = ep(i, w[i]);
+	struct weft_lb *lb = build(WEFT_LB_ALGO_RANDOM, eps, 6);
+	struct weft_lb_ctx ctx = {0};
+	pick_many(lb, &ctx, false, 1, count);
+	check_shares(count, w, NULL, 6, PICKS);
+
+	/* Two endpoints down: the rest share in proportion, the two get nothing. */
+	const bool up[6] = {true, false, true, true, false, true};
+	weft_lb_health_init(lb, &h);
+	weft_lb_health_set(&h, 1, false);
+	weft_lb_health_set(&h, 4, false);
+	ctx.health = &h;
+	memset(count, 0, sizeof(count));
+	pick_many(lb, &ctx, false, 2, count);
+	check_shares(count, w, up, 6, PICKS);
+
+	/* All but one down: the walk over healthy weights still finds it. */
+	for (unsigned i = 0; i < 5; i++)
+		weft_lb_health_set(&h, i, false);
+	for (unsigned i = 0; i < 1000; i++) {
+		ctx.random = i * UINT64_C(0x9e3779b97f4a7c15);
+		assert_int_equal(weft_lb_pick(lb, &ctx), 5);
+	}
+	weft_lb_health_set(&h, 5, false);
+	assert_int_equal(weft_lb_pick(lb, &ctx), -1);
+	assert_int_equal(errno, ENOENT);
+	weft_lb_free(lb);
+}
+
+static void test_least_request(void **state)
+{
+	const uint32_t w[] = {1, 2, 3, 4};
+	struct weft_lb_endpoint_cfg eps[4];
+	unsigned count[4] = {0};
+
+	(void)state;
+	for (unsigned i = 0; i < 4; i++)
+		eps[i] = ep(i, w[i]);
+	/* Idle: exactly the weighted random distribution. */
+	struct weft_lb *lb = build(WEFT_LB_ALGO_LEAST_REQUEST, eps, 4);
+	const uint32_t idle[4] = {0};
+	struct weft_lb_ctx ctx = {.active = idle};
+	pick_many(lb, &ctx, false, 3, count);
+	check_shares(count, w, NULL, 4, PICKS);
+	weft_lb_free(lb);
+
+	/*
+	 * Equal weights, endpoint 0 busy: it wins only when both candidates are
+	 * endpoint 0, one pick in 16; the others share the remaining 15/16.
+	 */
+	for (unsigned i = 0; i < 4; i++)
+		eps[i] = ep(i, 1);
+	lb = build(WEFT_LB_ALGO_LEAST_REQUEST, eps, 4);
+	const uint32_t busy[4] = {100, 0, 0, 0};
+	ctx.active = busy;
+	memset(count, 0, sizeof(count));
+	pick_many(lb, &ctx, false, 4, count);
+	const uint32_t expect[4] = {1, 5, 5, 5}; /* 1/16 and 5/16 each */
+	check_shares(count, expect, NULL, 4, PICKS);
+	weft_lb_free(lb);
+
+	/* Load counts per unit of weight: 10 in flight on weight 1 is busier than 10 on weight 4. */
+	const struct weft_lb_endpoint_cfg two[] = {ep(0, 1), ep(1, 4)};
+	lb = build(WEFT_LB_ALGO_LEAST_REQUEST, two, 2);
+	const uint32_t ten[2] = {10, 10};
+	ctx.active = ten;
+	memset(count, 0, sizeof(count));
+	pick_many(lb, &ctx, false, 5, count);
+	/* Endpoint 0 only when drawn twice: (1/5)^2. */
+	const uint32_t expect2[2] = {1, 24};
+	check_shares(count, expect2, NULL, 2, PICKS);
+	weft_lb_free(lb);
+}
+
+/* ------------------------------------------------------------------------ */
+/* ring_hash                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void test_ring_distribution(void **state)
+{
+	const uint32_t w[] = {1, 2, 3, 4};
+	struct weft_lb_endpoint_cfg eps[4];
+	unsigned count[4] = {0};
+
+	(void)state;
+	for (unsigned i = 0; i < 4; i++)
+		eps[i] = ep(i, w[i]);
+	/* A large ring, so that arc lengths follow the weights to about 1%. */
+	struct weft_lb_cfg cfg = {.cluster = "c", .algo = WEFT_LB_ALGO_RING_HASH, .n_endpoints = 4, .endpoints = eps,
+				  .ring_min = 65536};
+	struct weft_lb *lb = build_cfg(&cfg);
+	assert_int_equal(weft_lb_table_size(lb), 10 * 8192); /* weight x K, K = 8192 the power of two */
+	struct weft_lb_ctx ctx = {0};
+	pick_many(lb, &ctx, true, 6, count);
+	check_shares(count, w, NULL, 4, PICKS);
+	weft_lb_free(lb);
+
+	/* Default sizes: at least 1024 points, a power of two per unit of weight. */
+	cfg.ring_min = 0;
+	lb = build_cfg(&cfg);
+	assert_int_equal(weft_lb_table_size(lb), 10 * 128);
+	weft_lb_free(lb);
+}
+
+static void test_ring_stability(void **state)
+{
+	enum { N = 10, GONE = 3, KEYS = PICKS };
+	struct weft_lb_endpoint_cfg all[N], rest[N - 1];
+	struct weft_lb_health h;
+	uint64_t seed = 7;
+	unsigned moved = 0, on_gone = 0;
+
+	(void)state;
+	for (unsigned i = 0, k = 0; i < N; i++) {
+		all[i] = ep(i, 1 + i % 3);
+		if (i != GONE)
+			rest[k++] = all[i];
+	}
+	/* Listed in another order: the ring depends on addresses, not positions. */
+	struct weft_lb_endpoint_cfg shuffled[N - 1];
+	for (unsigned i = 0; i < N - 1; i++)
+		shuffled[i] = rest[(i * 4) % (N - 1)];
+	struct weft_lb *a = build(WEFT_LB_ALGO_RING_HASH, all, N);
+	struct weft_lb *b = build(WEFT_LB_ALGO_RING_HASH, shuffled, N - 1);
+	struct weft_lb *a2 = build(WEFT_LB_ALGO_RING_HASH, all, N);
+	weft_lb_health_init(a, &h);
+	weft_lb_health_set(&h, GONE, false);
+
+	for (unsigned k = 0; k < KEYS; k++) {
+		struct weft_lb_ctx ctx = {.hash = splitmix(&seed), .has_hash = true, .random = 1};
+		int ea = weft_lb_pick(a, &ctx);
+		int eb = weft_lb_pick(b, &ctx);
+		assert_int_equal(weft_lb_pick(a2, &ctx), ea); /* same input, same pick, across builds */
+		ctx.random = 2;
+		assert_int_equal(weft_lb_pick(a, &ctx), ea);  /* a keyed pick ignores the random value */
+		ctx.health = &h;
+		int eh = weft_lb_pick(a, &ctx);
+		const struct weft_lb_endpoint *pa = weft_lb_endpoint(a, (unsigned)ea);
+		const struct weft_lb_endpoint *pb = weft_lb_endpoint(b, (unsigned)eb);
+		if (ea == GONE) {
+			on_gone++;
+			assert_int_not_equal(eh, GONE);
+		} else {
+			/* Only the removed endpoint's keys move, by removal or by ill health. */
+			if (!same_ep(pa, pb))
+				moved++;
+			assert_int_equal(eh, ea);
+		}
+	}
+	assert_int_equal(moved, 0);
+	assert_true(on_gone > 0);
+	print_message("# ring_hash: %u of %u keys were on the removed endpoint, 0 others moved\n", on_gone, KEYS);
+	weft_lb_free(a);
+	weft_lb_free(a2);
+	weft_lb_free(b);
+}
+
+/* ------------------------------------------------------------------------ */
+/* maglev                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static void test_maglev_distribution(void **state)
+{
+	const uint32_t w[] = {1, 2, 3, 4, 1};
+	struct weft_lb_endpoint_cfg eps[5];
+	unsigned count[5] = {0};
+
+	(void)state;
+	for (unsigned i = 0; i < 5; i++)
+		eps[i] = ep(i, w[i]);
+	struct weft_lb *lb = build(WEFT_LB_ALGO_MAGLEV, eps, 5);
+	assert_int_equal(weft_lb_table_size(lb), 65537);
+	struct weft_lb_ctx ctx = {0};
+	pick_many(lb, &ctx, true, 8, count);
+	check_shares(count, w, NULL, 5, PICKS);
+
+	/* Unkeyed picks are random, with the same shares. */
+	ctx.has_hash = false;
+	memset(count, 0, sizeof(count));
+	pick_many(lb, &ctx, false, 9, count);
+	check_shares(count, w, NULL, 5, PICKS);
+	weft_lb_free(lb);
+
+	/* Another prime size. */
+	struct weft_lb_cfg cfg = {.cluster = "c", .algo = WEFT_LB_ALGO_MAGLEV, .n_endpoints = 5, .endpoints = eps,
+				  .maglev_size = 251};
+	lb = build_cfg(&cfg);
+	assert_int_equal(weft_lb_table_size(lb), 251);
+	weft_lb_free(lb);
+}
+
+/*
+ * 100 endpoints, one leaves: at least its own keys (1%) move; Maglev's
+ * promise is that few others do. The paper's figure is a few percent of
+ * the table for small tables; with M = 65537 and 100 endpoints, well under 2%.
+ */
+static void test_maglev_disruption(void **state)
+{
+	enum { N = 100, GONE = 42 };
+	struct weft_lb_endpoint_cfg all[N], rest[N - 1];
+	struct weft_lb_health h;
+	uint64_t seed = 11;
+	unsigned moved = 0, on_gone = 0;
+
+	(void)state;
+	for (unsigned i = 0, k = 0; i < N; i++) {
+		all[i] = ep(i, 1);
+		if (i != GONE)
+			rest[k++] = all[i];
+	}
+	struct weft_lb *a = build(WEFT_LB_ALGO_MAGLEV, all, N);
+	struct weft_lb *b = build(WEFT_LB_ALGO_MAGLEV, rest, N - 1);
+	weft_lb_health_init(a, &h);
+	weft_lb_health_set(&h, GONE, false);
+	for (unsigned k = 0; k < PICKS; k++) {
+		struct weft_lb_ctx ctx = {.hash = splitmix(&seed), .has_hash = true};
+		int ea = weft_lb_pick(a, &ctx), eb = weft_lb_pick(b, &ctx);
+		ctx.health = &h;
+		int eh = weft_lb_pick(a, &ctx);
+		if (ea == GONE) {
+			on_gone++;
+			assert_int_not_equal(eh, GONE);
+			continue;
+		}
+		assert_int_equal(eh, ea); /* ill health moves only the sick endpoint's keys */
+		if (!same_ep(weft_lb_endpoint(a, (unsigned)ea), weft_lb_endpoint(b, (unsigned)eb)))
+			moved++;
+	}
+	double min = 100.0 * on_gone / PICKS, extra = 100.0 * moved / PICKS;
+	print_message("# maglev: %.2f%% of keys on the removed endpoint, %.2f%% more moved\n", min, extra);
+	assert_true(min > 0.5 && min < 1.5);
+	assert_true(extra <= 2.0);
+	weft_lb_free(a);
+	weft_lb_free(b);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Keys and the hash                                                         */
+/* ------------------------------------------------------------------------ */
+
+static void test_keys(void **state)
+{
+	const struct weft_lb_endpoint_cfg eps[] = {ep(0, 1), ep(1, 1), ep(2, 1)};
+	struct weft_lb_cfg cfg = {.cluster = "c", .algo = WEFT_LB_ALGO_MAGLEV, .n_endpoints = 3, .endpoints = eps,
+				  .key = WEFT_LB_KEY_HEADER, .key_name = "X-User"};
+	struct weft_lb *lb = build_cfg(&cfg);
+	struct weft_http_hdr_view hv[3] = {
+		{"accept", "*/*", 6, 3},
+		{"x-user", "alice", 6, 5},
+		{"Cookie", "a=1; sid=\"s-42\";b=2", 6, 19},
+	};
+	struct weft_http_req_view req = {.headers = hv, .n_headers = 3};
+	uint64_t h1, h2;
+	const char *v;
+	size_t vl;
+
+	(void)state;
+	assert_true(weft_lb_request_hash(lb, &req, NULL, &h1));
+	assert_int_equal(h1, weft_hash64("alice", 5, 0));
+	req.n_headers = 1;
+	assert_false(weft_lb_request_hash(lb, &req, NULL, &h2));
+	weft_lb_free(lb);
+
+	/* Cookies: spaces, quotes, several Cookie fields. */
+	assert_true(weft_lb_cookie_find(hv[2].value, hv[2].value_len, "sid", 3, &v, &vl));
+	assert_int_equal(vl, 4);
+	assert_memory_equal(v, "s-42", 4);
+	assert_true(weft_lb_cookie_find(hv[2].value, hv[2].value_len, "b", 1, &v, &vl));
+	assert_memory_equal(v, "2", 1);
+	assert_false(weft_lb_cookie_find(hv[2].value, hv[2].value_len, "SID", 3, &v, &vl));
+	assert_false(weft_lb_cookie_find("", 0, "a", 1, &v, &vl));
+	cfg.key = WEFT_LB_KEY_COOKIE;
+	cfg.key_name = "sid";
+	lb = build_cfg(&cfg);
+	struct weft_http_hdr_view two[2] = {{"cookie", "x=1", 6, 3}, {"COOKIE", "sid=s-42", 6, 8}};
+	req.headers = two;
+	req.n_headers = 2;
+	assert_true(weft_lb_request_hash(lb, &req, NULL, &h1));
+	assert_int_equal(h1, weft_hash64("s-42", 4, 0));
+	weft_lb_free(lb);
+
+	/* Source address: v4 and v6 differ, same address same hash. */
+	cfg.key = WEFT_LB_KEY_SOURCE_IP;
+	cfg.key_name = NULL;
+	lb = build_cfg(&cfg);
+	struct weft_ip a4 = {.af = 4}, a6 = {.af = 6};
+	inet_pton(AF_INET, "198.18.0.7", &a4.v4);
+	inet_pton(AF_INET6, "2001:db8::7", a6.v6);
+	assert_true(weft_lb_request_hash(lb, &req, &a4, &h1));
+	assert_true(weft_lb_request_hash(lb, &req, &a6, &h2));
+	assert_int_not_equal(h1, h2);
+	assert_false(weft_lb_request_hash(lb, &req, NULL, &h2));
+	struct weft_lb_ctx ctx = {.hash = h1, .has_hash = true};
+	int first = weft_lb_pick(lb, &ctx);
+	for (int i = 0; i < 10; i++) {
+		ctx.random = (uint64_t)i;
+		assert_int_equal(weft_lb_pick(lb, &ctx), first);
+	}
+	weft_lb_free(lb);
+}
+
+static void test_hash64(void **state)
+{
+	unsigned buckets[64] = {0};
+	char buf[64];
+
+	(void)state;
+	/* Pinned: positions on rings and Maglev tables must not change between versions. */
+	assert_true(weft_hash64("weft", 4, 0) == UINT64_C(0xd7e08814930d18ae));
+	assert_int_not_equal(weft_hash64("weft", 4, 0), weft_hash64("weft", 4, 1));
+	assert_int_not_equal(weft_hash64("a", 1, 0), weft_hash64("a\0", 2, 0)); /* length counts */
+
+	/* Every input length up to 48 works without reading past the end (ASan), and differs. */
+	for (unsigned n = 0; n < 48; n++) {
+		char *p = malloc(n ? n : 1);
+		memset(p, 'x', n);
+		uint64_t h = weft_hash64(p, n, 0);
+		if (n > 0) {
+			p[n - 1] = 'y';
+			assert_int_not_equal(weft_hash64(p, n, 0), h);
+		}
+		free(p);
+	}
+	/* Sequential keys spread evenly over the low bits (chi-square, 63 degrees of freedom). */
+	for (unsigned i = 0; i < 64000; i++) {
+		int n = snprintf(buf, sizeof(buf), "user-%u", i);
+		buckets[weft_hash64(buf, (size_t)n, 0) & 63]++;
+	}
+	double chi = 0;
+	for (unsigned i = 0; i < 64; i++)
+		chi += (buckets[i] - 1000.0) * (buckets[i] - 1000.0) / 1000.0;
+	assert_true(chi < 120); /* p < 1e-5 for 63 dof */
+}
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static void expect_err(const struct weft_lb_cfg *cfg, const char *want)
+{
+	struct weft_lb *lb = NULL;
+	char err[WEFT_LB_ERR_LEN];
+
+	assert_int_equal(weft_lb_build(cfg, &lb, err, sizeof(err)), -1);
+	assert_null(lb);
+	assert_int_equal(errno, EINVAL);
+	if (strstr(err, want) == NULL)
+		fail_msg("error '%s' lacks '%s'", err, want);
+}
+
+static void test_build_errors(void **state)
+{
+	struct weft_lb_endpoint_cfg eps[3] = {ep(0, 1), ep(1, 0), ep(2, 1)};
+	struct weft_lb_cfg cfg = {.cluster = "web", .algo = WEFT_LB_ALGO_RANDOM, .n_endpoints = 3, .endpoints = eps};
+	enum weft_lb_algo a;
+
+	(void)state;
+	eps[1].line = 12;
+	expect_err(&cfg, "line 12: clusters.web.endpoints[1].weight: must be at least 1");
+	eps[1] = ep(0, 1);
+	expect_err(&cfg, "clusters.web.endpoints[1]: same address and port as endpoints[0]");
+	eps[1] = ep(1, 1);
+	eps[2].port = 0;
+	expect_err(&cfg, "endpoints[2].port");
+	eps[2] = ep(2, 1);
+	cfg.n_endpoints = 0;
+	expect_err(&cfg, "clusters.web.endpoints: a cluster needs at least one");
+	cfg.n_endpoints = 3;
+	cfg.key = WEFT_LB_KEY_SOURCE_IP;
+	expect_err(&cfg, "hash_policy: only ring_hash and maglev use a key");
+	cfg.algo = WEFT_LB_ALGO_MAGLEV;
+	cfg.key = WEFT_LB_KEY_HEADER;
+	expect_err(&cfg, "hash_policy.header: missing");
+	cfg.key = WEFT_LB_KEY_NONE;
+	cfg.maglev_size = 65536;
+	expect_err(&cfg, "maglev.table_size: 65536 is not a prime");
+	cfg.maglev_size = 2;
+	expect_err(&cfg, "maglev.table_size: 2 is smaller than the 3 endpoints");
+	cfg.maglev_size = 0;
+	cfg.algo = WEFT_LB_ALGO_RING_HASH;
+	cfg.ring_min = 4096;
+	cfg.ring_max = 1024;
+	expect_err(&cfg, "ring_hash.minimum_ring_size: 4096 is above the maximum 1024");
+	cfg.ring_min = cfg.ring_max = 0;
+	cfg.algo = WEFT_LB_ALGO_LEAST_REQUEST;
+	cfg.choice_count = 1;
+	expect_err(&cfg, "least_request.choice_count: at least 2");
+
+	assert_int_equal(weft_lb_algo_parse("maglev", &a), 0);
+	assert_int_equal(a, WEFT_LB_ALGO_MAGLEV);
+	assert_string_equal(weft_lb_algo_name(WEFT_LB_ALGO_LEAST_REQUEST), "least_request");
+	assert_int_equal(weft_lb_algo_parse("fastest", &a), -1);
+}
+
+/* Endpoint data survives the build; the configured health is the default. */
+static void test_endpoints(void **state)
+{
+	struct weft_lb_endpoint_cfg eps[2] = {ep(0, 3), ep(1, 1)};
+	struct weft_lb_health h;
+
+	(void)state;
+	eps[0].locality = "eu-west/a";
+	eps[1].healthy = false;
+	struct weft_lb *lb = build(WEFT_LB_ALGO_RANDOM, eps, 2);
+	assert_int_equal(weft_lb_size(lb), 2);
+	assert_string_equal(weft_lb_endpoint(lb, 0)->locality, "eu-west/a");
+	assert_string_equal(weft_lb_endpoint(lb, 1)->locality, "");
+	assert_int_equal(weft_lb_endpoint(lb, 0)->weight, 3);
+	assert_null(weft_lb_endpoint(lb, 2));
+	weft_lb_health_init(lb, &h);
+	assert_true(weft_lb_health_get(&h, 0));
+	assert_false(weft_lb_health_get(&h, 1));
+	struct weft_lb_ctx ctx = {0};
+	for (unsigned i = 0; i < 1000; i++) {
+		ctx.random = i * UINT64_C(0x9e3779b97f4a7c15);
+		assert_int_equal(weft_lb_pick(lb, &ctx), 0); /* the configured-down endpoint never */
+	}
+	weft_lb_free(lb);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wrr_sequence),
+		cmocka_unit_test(test_wrr_distribution),
+		cmocka_unit_test(test_random_distribution),
+		cmocka_unit_test(test_least_request),
+		cmocka_unit_test(test_ring_distribution),
+		cmocka_unit_test(test_ring_stability),
+		cmocka_unit_test(test_maglev_distribution),
+		cmocka_unit_test(test_maglev_disruption),
+		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_hash64),
+		cmocka_unit_test(test_build_errors),
+		cmocka_unit_test(test_endpoints),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
