@@ -712,6 +712,47 @@ static int compile_route(struct cc *c, unsigned r, const struct weft_route_cfg_r
 /* Virtual hosts                                                             */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * Index the exact-path routes without regex by path. Walking the routes
+ * backwards and pushing each at the head of its path's chain leaves every
+ * chain in ascending route order.
+ */
+static int build_exact_index(struct cc *c, struct rt_vhost *vh, const struct rt_route *routes, const uint32_t *gates,
+			     uint32_t n_exact)
+{
+	uint32_t slots = 8;
+	uint32_t *slot, *next;
+
+	while (slots < 2 * n_exact)
+		slots *= 2;
+	slot = arena_alloc(c->t, slots * sizeof(*slot));
+	next = arena_alloc(c->t, vh->n_routes * sizeof(*next));
+	if (slot == NULL || next == NULL)
+		return fail_oom(c);
+	memset(slot, 0xff, slots * sizeof(*slot)); /* RT_NONE */
+	for (uint32_t r = vh->n_routes; r-- > 0;) {
+		const struct rt_route *rt = &routes[r];
+		next[r] = RT_NONE;
+		if (gates[r] != RT_NONE || rt->path_kind != WEFT_ROUTE_PATH_EXACT)
+			continue;
+		uint32_t i = (uint32_t)rt_path_hash(rt->path.p, rt->path.len) & (slots - 1);
+		for (;; i = (i + 1) & (slots - 1)) {
+			if (slot[i] == RT_NONE)
+				break;
+			const struct weft_route_str *p = &routes[slot[i]].path;
+			if (p->len == rt->path.len && memcmp(p->p, rt->path.p, p->len) == 0) {
+				next[r] = slot[i];
+				break;
+			}
+		}
+		slot[i] = r;
+	}
+	vh->exact_mask = slots - 1;
+	vh->exact_slots = slot;
+	vh->exact_next = next;
+	return 0;
+}
+
 static int compile_vhost(struct cc *c, const struct weft_route_cfg_vhost *vc, struct rt_vhost *vh)
 {
 	struct weft_route_table *t = c->t;
@@ -734,14 +775,24 @@ static int compile_vhost(struct cc *c, const struct weft_route_cfg_vhost *vc, st
 	vh->n_routes = vc->n_routes;
 	vh->ungated = ungated;
 
+	uint32_t n_exact = 0;
+	vh->first_gated = RT_NONE;
 	for (unsigned r = 0; r < vc->n_routes; r++) {
 		if (compile_route(c, r, &vc->routes[r], &routes[r], &gates[r]) < 0)
 			goto out;
 		if (routes[r].n_query > 0)
 			vh->has_query = true;
-		if (gates[r] == RT_NONE)
+		if (gates[r] != RT_NONE) {
+			if (vh->first_gated == RT_NONE)
+				vh->first_gated = r;
+		} else if (routes[r].path_kind == WEFT_ROUTE_PATH_EXACT) {
+			n_exact++;
+		} else {
 			ungated[vh->n_ungated++] = r;
+		}
 	}
+	if (n_exact > 0 && build_exact_index(c, vh, routes, gates, n_exact) < 0)
+		goto out;
 
 	/* Per regex id: its route, its input, and whether it gates its route. */
 	vh->n_rx = c->n_rx;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "policy/lb.h"
 #include "policy/route_priv.h"
 
 uint32_t weft_http_method_bit(const char *s, size_t len)
@@ -84,6 +85,11 @@ uint64_t rt_dom_hash(uint8_t kind, const char *s, size_t len)
 	h ^= h >> 32;
 	h *= UINT64_C(0x9e3779b97f4a7c15);
 	return h ^ (h >> 29);
+}
+
+uint64_t rt_path_hash(const char *s, size_t len)
+{
+	return weft_hash64(s, len, UINT64_C(0x70617468)); /* 16 bytes a step: paths are long */
 }
 
 static uint32_t dom_find(const struct weft_route_table *t, uint8_t kind, const char *s, size_t len)
@@ -370,6 +376,22 @@ static uint32_t next_gate(const struct rt_vhost *vh, const uint64_t *bits, uint3
 	return RT_NONE;
 }
 
+/* First route of the exact-path index whose path is the request's; RT_NONE when none. */
+static uint32_t exact_first(const struct rt_vhost *vh, const struct weft_http_req_view *req)
+{
+	if (vh->exact_slots == NULL)
+		return RT_NONE;
+	uint32_t i = (uint32_t)rt_path_hash(req->path, req->path_len) & vh->exact_mask;
+	for (;; i = (i + 1) & vh->exact_mask) {
+		uint32_t r = vh->exact_slots[i];
+		if (r == RT_NONE)
+			return RT_NONE;
+		const struct weft_route_str *p = &vh->routes[r].path;
+		if (p->len == req->path_len && memcmp(p->p, req->path, p->len) == 0)
+			return r;
+	}
+}
+
 static void set_result(const struct rt_route *rt, const struct weft_http_req_view *req, uint32_t v, uint32_t r,
 		       const uint64_t *bits, struct weft_route_result *out)
 {
@@ -379,7 +401,8 @@ static void set_result(const struct rt_route *rt, const struct weft_http_req_vie
 	out->route = r;
 	out->action = a;
 	out->cluster = RT_NONE;
-	out->regex_rewrite_hit = rt->regex_rewrite != NULL && bit(bits, rt->regex_rewrite->rx);
+	/* Without a scan (bits NULL) nobody knows: let the rewrite run regexec() and see. */
+	out->regex_rewrite_hit = rt->regex_rewrite != NULL && (bits == NULL || bit(bits, rt->regex_rewrite->rx));
 	if (a->kind == WEFT_ROUTE_ACT_CLUSTER) {
 		out->cluster = a->cluster;
 	} else if (a->kind == WEFT_ROUTE_ACT_WEIGHTED) {
@@ -395,6 +418,12 @@ static void set_result(const struct rt_route *rt, const struct weft_http_req_vie
 		}
 		out->cluster = a->weighted[lo].cluster;
 	}
+}
+
+static uint32_t min3(uint32_t a, uint32_t b, uint32_t c)
+{
+	uint32_t m = a < b ? a : b;
+	return m < c ? m : c;
 }
 
 int weft_route_match(const struct weft_route_table *t, const struct weft_http_req_view *req, hs_scratch_t *scratch,
@@ -428,39 +457,46 @@ int weft_route_match(const struct weft_route_table *t, const struct weft_http_re
 		mbit = WEFT_HTTP_M_OTHER;
 	if (vh->has_query)
 		n_qp = parse_query(req->query, req->query_len, qp, WEFT_ROUTE_MAX_QUERY_PARAMS);
-	if (vh->n_rx > 0) {
-		if (scratch == NULL) {
-			errno = EINVAL;
-			return -1;
-		}
-		/* Only the words this virtual host uses: 157 of them for 10,000 regexes. */
-		memset(bits, 0, ((vh->n_rx + 63) / 64) * sizeof(bits[0]));
-		if (run_db(vh, req, scratch, qp, n_qp, bits) < 0) {
-			errno = EINVAL;
-			return -1;
-		}
-	}
 
-	/* Merge the ungated routes with the gated ones whose gate fired, in route order. */
-	uint32_t ui = 0;
-	uint32_t g = vh->n_rx > 0 ? next_gate(vh, bits, 0) : RT_NONE;
+	/*
+	 * Merge the three candidate sequences (struct rt_vhost) in route order.
+	 * Until the scan has run, the gated sequence is represented by its first
+	 * route; reaching it triggers the scan and the real sequence takes over.
+	 */
+	const uint64_t *scanned = NULL;
+	uint32_t ui = 0, g = RT_NONE;
+	uint32_t re = exact_first(vh, req);
 	for (;;) {
 		uint32_t ru = ui < vh->n_ungated ? vh->ungated[ui] : RT_NONE;
-		uint32_t rg = g != RT_NONE ? vh->rx_route[g] : RT_NONE;
-		uint32_t r;
+		uint32_t rg = scanned == NULL ? vh->first_gated : g != RT_NONE ? vh->rx_route[g] : RT_NONE;
+		uint32_t r = min3(ru, re, rg);
 
-		if (ru == RT_NONE && rg == RT_NONE)
+		if (r == RT_NONE)
 			return 0;
-		if (ru < rg) {
-			r = ru;
-			ui++;
-		} else {
-			r = rg;
-			g = next_gate(vh, bits, g + 1);
+		if (r == rg && scanned == NULL) {
+			if (scratch == NULL) {
+				errno = EINVAL;
+				return -1;
+			}
+			/* Only the words this virtual host uses: 157 of them for 10,000 regexes. */
+			memset(bits, 0, ((vh->n_rx + 63) / 64) * sizeof(bits[0]));
+			if (run_db(vh, req, scratch, qp, n_qp, bits) < 0) {
+				errno = EINVAL;
+				return -1;
+			}
+			scanned = bits;
+			g = next_gate(vh, bits, 0);
+			continue;
 		}
+		if (r == ru)
+			ui++;
+		else if (r == re)
+			re = vh->exact_next[re];
+		else
+			g = next_gate(vh, bits, g + 1);
 		const struct rt_route *rt = &vh->routes[r];
-		if (route_holds(rt, req, mbit, bits, qp, n_qp)) {
-			set_result(rt, req, v, r, bits, out);
+		if (route_holds(rt, req, mbit, scanned, qp, n_qp)) {
+			set_result(rt, req, v, r, scanned, out);
 			return 1;
 		}
 	}

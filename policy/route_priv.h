@@ -65,15 +65,27 @@ struct rt_vhost {
 	uint32_t n_routes;
 	const struct rt_route *routes;
 	/*
-	 * Routes with no matcher regex, in order. Routes with one are "gated":
-	 * their first matcher regex (the gate) must have matched, and gates are
-	 * numbered in route order, so walking the set gate bits in increasing id
-	 * order visits the gated candidates in route order. Merging the two
-	 * sequences visits every possible match in config order without looking
-	 * at routes whose regex already failed.
+	 * The routes fall into three ordered sequences, merged at match time so
+	 * that candidates are still tried in config order:
+	 *
+	 *  - gated: routes with a matcher regex. Their first matcher regex (the
+	 *    gate) must have matched, and gates are numbered in route order, so
+	 *    the set gate bits, in increasing id order, are the gated candidates
+	 *    in route order. Routes whose regex failed are never looked at.
+	 *  - exact: routes whose only path condition is an exact path and that
+	 *    have no regex, found through a hash of the path: one chain of route
+	 *    indexes, ascending, per distinct path.
+	 *  - ungated: all the others (prefix, any path), walked in order.
+	 *
+	 * The Hyperscan scan runs lazily, only when the walk reaches first_gated:
+	 * a request taken by an earlier route never pays for it.
 	 */
 	uint32_t n_ungated;
 	const uint32_t *ungated;
+	uint32_t first_gated;      /* RT_NONE when no route has a regex */
+	uint32_t exact_mask;       /* slots - 1; 0 with exact_slots NULL when none */
+	const uint32_t *exact_slots; /* first route of a distinct exact path, or RT_NONE */
+	const uint32_t *exact_next;  /* per route: the next route with the same exact path */
 	uint32_t n_rx;             /* regex ids 0..n_rx-1 */
 	const uint64_t *gate_bits; /* n_rx bits: this id is the gate of rx_route[id] */
 	const uint32_t *rx_route;  /* per id: the route it belongs to */
@@ -121,6 +133,8 @@ struct weft_route_table {
 
 /* Case-folding FNV-1a over a domain, salted by its kind. */
 uint64_t rt_dom_hash(uint8_t kind, const char *s, size_t len);
+/* Hash of an exact path, for the exact-path index. */
+uint64_t rt_path_hash(const char *s, size_t len);
 
 static inline unsigned char rt_lower(unsigned char c)
 {

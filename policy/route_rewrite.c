@@ -88,9 +88,11 @@ static void put_subst(struct wbuf *w, const struct weft_route_str *subst, const 
  * which Envoy's regex_rewrite uses). REG_STARTEND lets regexec() run over the
  * path in place, without a NUL; '^' still means the start of the path only.
  */
-static void put_regex_rewrite(struct wbuf *w, const struct rt_rewrite *rw, unsigned worker, const char *path,
-			      size_t len)
+static unsigned put_regex_rewrite(struct wbuf *w, const struct rt_rewrite *rw, unsigned worker, const char *path,
+				  size_t len)
 {
+	unsigned hits = 0;
+
 	const regex_t *re = &rw->re[worker % rw->n_copies];
 	regmatch_t m[10];
 	size_t nm = rw->nsub + 1 < 10 ? rw->nsub + 1 : 10;
@@ -102,6 +104,7 @@ static void put_regex_rewrite(struct wbuf *w, const struct rt_rewrite *rw, unsig
 		if (regexec(re, path, nm, m, REG_STARTEND) != 0)
 			break;
 		size_t so = (size_t)m[0].rm_so, eo = (size_t)m[0].rm_eo;
+		hits++;
 		put(w, path + pos, so - pos);
 		put_subst(w, &rw->subst, path, m, nm);
 		if (eo == so) {
@@ -115,6 +118,7 @@ static void put_regex_rewrite(struct wbuf *w, const struct rt_rewrite *rw, unsig
 	}
 	if (pos < len)
 		put(w, path + pos, len - pos);
+	return hits;
 }
 
 static void put_query(struct wbuf *w, const struct weft_http_req_view *req)
@@ -139,7 +143,8 @@ int weft_route_rewrite_path(const struct weft_route_table *t, const struct weft_
 	} else if (rt->regex_rewrite != NULL) {
 		if (!r->regex_rewrite_hit)
 			return 0; /* Hyperscan saw no occurrence: nothing to replace */
-		put_regex_rewrite(&w, rt->regex_rewrite, worker, path, req->path_len);
+		if (put_regex_rewrite(&w, rt->regex_rewrite, worker, path, req->path_len) == 0)
+			return 0;
 	}
 	put_query(&w, req);
 	return finish(&w);

@@ -238,9 +238,15 @@ static void test_first_match_wins(void **state)
 		/* 8 */ {M_EXACT("/api/v1"), R_CLUSTER("c1")},
 		/* 9 */ {M_REGEX("/z.*"), R_CLUSTER("c2")},
 		/* 10 */ {M_REGEX("/z.*"), R_CLUSTER("c3")},
+		/* 11 */ {.match = {.path_kind = WEFT_ROUTE_PATH_EXACT, .path = "/dup", .headers = xa, .n_headers = 1},
+			  R_CLUSTER("c0")},
+		/* 12 */ {M_EXACT("/dup"), R_CLUSTER("c1")},
+		/* 13 */ {M_PREFIX("/du"), R_CLUSTER("c2")},
+		/* 14 */ {M_EXACT("/dup"), R_CLUSTER("c3")},
+		/* 15 */ {M_EXACT("/dupe"), R_CLUSTER("c3")},
 	};
 	struct weft_route_cfg_vhost vh;
-	struct weft_route_cfg_model m = one_vhost(&vh, routes, 11);
+	struct weft_route_cfg_model m = one_vhost(&vh, routes, 16);
 	struct fixture f;
 	struct rq r;
 
@@ -257,6 +263,13 @@ static void test_first_match_wins(void **state)
 	assert_int_equal(match_path(&f, "GET", "/api/v1"), 7); /* the broader prefix comes first */
 	assert_int_equal(match_path(&f, "GET", "/zz"), 9);  /* two identical regexes: the first */
 	assert_int_equal(match_path(&f, "GET", "/b"), -1);
+	/* Routes on one exact path keep their order, and interleave with the others. */
+	rq_init(&r, "GET", "h", "/dup");
+	rq_hdr(&r, "x-a", "");
+	assert_int_equal(route_idx(&f, &r), 11);
+	assert_int_equal(match_path(&f, "GET", "/dup"), 12);
+	assert_int_equal(match_path(&f, "GET", "/dupe"), 13);
+	assert_int_equal(match_path(&f, "GET", "/dup?q=1"), 12);
 	fx_close(&f);
 }
 
