@@ -70,7 +70,8 @@
 	X(TE_UNSUPPORTED, "te_unsupported", 501, "transfer coding other than chunked (RFC 9112 6.1)") \
 	X(TE_HTTP10, "te_http10", 400, "Transfer-Encoding in an HTTP/1.0 message (RFC 9112 6.1)")   \
 	X(CL_WITH_TE, "cl_with_te", 400, "both Content-Length and Transfer-Encoding (RFC 9112 6.3)") \
-	X(BAD_CONNECTION, "bad_connection", 400, "Connection option is not a token (RFC 9110 7.6.1)") \
+	X(BAD_CONNECTION, "bad_connection", 400,                                                   \
+	  "Connection option not a token (RFC 9110 7.6.1), or more than 32 of them")               \
 	X(BAD_CHUNK_SIZE, "bad_chunk_size", 400, "chunk-size is not 1*HEXDIG (RFC 9112 7.1)")      \
 	X(CHUNK_SIZE_OVERFLOW, "chunk_size_overflow", 400, "chunk-size longer than 16 hex digits") \
 	X(BAD_CHUNK_EXT, "bad_chunk_ext", 400, "chunk extension malformed (RFC 9112 7.1.1)")        \
@@ -270,6 +271,9 @@ enum h1_body {
 	H1_BODY_CLOSE,    /* response delimited by the connection's close (RFC 9112 6.3 p8) */
 };
 
+/* Connection options accepted in one message (bad_connection beyond). */
+#define H1_MAX_CONNECTION_OPTIONS 32
+
 /* h1_msg_info.flags */
 #define H1_MI_KEEP_ALIVE 0x01      /* the connection persists after this message (RFC 9112 9.3) */
 #define H1_MI_EXPECT_CONTINUE 0x02 /* Expect: 100-continue on an HTTP/1.1 request */
@@ -298,6 +302,16 @@ enum h1_err h1_request_info(struct h1_request *req, const struct h1_limits *lim,
 /**
  * Meaning of a complete response head; req_method is the method of the
  * request it answers (a response to HEAD has no body, RFC 9112 6.3).
+ *
+ * The framing rules are the request's: a Transfer-Encoding other than a
+ * single chunked is refused (te_not_chunked, te_unsupported) rather than
+ * read until close as RFC 9112 6.3 item 4 would allow for a response, and
+ * Content-Length beside Transfer-Encoding is refused rather than ignored:
+ * the proxy answers the client 502 and never forwards a body it could frame
+ * differently from the next hop. A 101 is refused (upgrade_refused): no
+ * Upgrade is ever forwarded, so no switch can be legitimate. Content-Length
+ * or Transfer-Encoding on 1xx, 204 and 304 responses and on responses to
+ * HEAD is accepted and ignored (such responses never have a body).
  */
 enum h1_err h1_response_info(struct h1_response *resp, enum h1_method req_method,
 			     struct h1_msg_info *info);

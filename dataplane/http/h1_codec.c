@@ -222,11 +222,13 @@ int h1_write_request_head(struct h1_out *o, const struct h1_request *req,
 {
 	const struct h1_field *f = req->fields;
 	unsigned n = req->n_fields;
-	int last_xff = -1, n_rid = 0, rid = -1;
+	int last_xff = -1, n_rid = 0, rid = -1, new_host = -1;
 
 	for (unsigned i = 0; i < n; i++) {
 		if (f[i].flags & (H1_FF_HOP | H1_FF_DROP))
 			continue;
+		if (f[i].id == H1_F_HOST && (int)i != info->host)
+			new_host = (int)i; /* one the proxy added */
 		if (f[i].id == H1_F_X_FORWARDED_FOR)
 			last_xff = (int)i;
 		if (f[i].id == H1_F_X_REQUEST_ID) {
@@ -252,8 +254,10 @@ int h1_write_request_head(struct h1_out *o, const struct h1_request *req,
 			h1_out_put(o, " ", 1);
 		h1_out_put(o, path.ptr, path.len);
 		h1_out_put(o, " HTTP/1.1\r\n", 11);
-		/* RFC 9112 3.2.2: Host is the target's authority */
-		h1_out_field(o, "host", 4, info->authority.ptr, info->authority.len);
+		/* RFC 9112 3.2.2: Host is the target's authority, unless the
+		 * proxy set another (the received one agreed with the target) */
+		if (new_host < 0)
+			h1_out_field(o, "host", 4, info->authority.ptr, info->authority.len);
 	} else {
 		h1_out_request_line(o, req->method, req->target);
 		/* HTTP/1.1 requires Host; an HTTP/1.0 client may have sent none,
@@ -267,7 +271,7 @@ int h1_write_request_head(struct h1_out *o, const struct h1_request *req,
 			continue;
 		switch (f[i].id) {
 		case H1_F_HOST:
-			if (req->target_form == H1_TF_ABSOLUTE)
+			if (req->target_form == H1_TF_ABSOLUTE && (int)i == info->host)
 				continue;
 			break;
 		case H1_F_X_FORWARDED_PROTO:

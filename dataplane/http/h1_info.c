@@ -230,14 +230,16 @@ static enum h1_err common_pass(struct h1_field *f, unsigned n, unsigned minor, s
 		}
 	}
 	/* RFC 9110 7.6.1: Connection = #connection-option, each a token; the
-	 * fields it names are hop-by-hop */
+	 * fields it names are hop-by-hop. Each option is matched against every
+	 * field, so their number is bounded (real clients send one or two). */
+	unsigned n_opts = 0;
 	for (unsigned i = 0; i < n; i++) {
 		if (f[i].id != H1_F_CONNECTION)
 			continue;
 		struct list_it it = {f[i].value, f[i].value + f[i].value_len};
 		struct h1_str el;
 		while (list_next(&it, &el)) {
-			if (!is_token(el.ptr, el.len))
+			if (!is_token(el.ptr, el.len) || ++n_opts > H1_MAX_CONNECTION_OPTIONS)
 				return H1_E_BAD_CONNECTION;
 			if (H1_IEQ(el.ptr, el.len, "close"))
 				info->flags |= H1_MI_CONN_CLOSE;

@@ -362,7 +362,9 @@ static int parse_head(struct h1_parser *p, const char *buf, size_t len, struct h
 	}
 	/* the whole head, empty line included, within max_header_bytes: never
 	 * look past it; reaching it with more bytes available is the error */
-	end = len < lim->max_header_bytes ? len : lim->max_header_bytes;
+	size_t max = lim->max_header_bytes < H1_MAX_HEADER_BYTES ? lim->max_header_bytes
+								 : H1_MAX_HEADER_BYTES;
+	end = len < max ? len : max;
 	i = p->off;
 
 	for (;;) {

@@ -514,6 +514,11 @@ static void test_connection_expect_upgrade(void **state)
 		assert_true(r.f[i].flags & H1_FF_HOP);
 	REJECT("GET / HTTP/1.1\r\nHost: a\r\nConnection: close;x\r\n\r\n", H1_E_BAD_CONNECTION);
 	REJECT("GET / HTTP/1.1\r\nHost: a\r\nConnection: a b\r\n\r\n", H1_E_BAD_CONNECTION);
+	/* 32 options, then 33 (over two fields) */
+	ACCEPT("GET / HTTP/1.1\r\nHost: a\r\nConnection: a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p\r\n"
+	       "Connection: q,r,s,t,u,v,w,x,y,z,A,B,C,D,E,F,,\r\n\r\n", &r);
+	REJECT("GET / HTTP/1.1\r\nHost: a\r\nConnection: a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p\r\n"
+	       "Connection: q,r,s,t,u,v,w,x,y,z,A,B,C,D,E,F,G\r\n\r\n", H1_E_BAD_CONNECTION);
 
 	ACCEPT("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 5\r\n\r\n", &r);
 	assert_true(r.info.flags & H1_MI_EXPECT_CONTINUE);
@@ -1313,6 +1318,7 @@ static void test_forward_variants(void **state)
 	assert_non_null(o);
 	h1_prng_seed(&prng, 7);
 	struct h1_fwd fwd = {.client_addr = {"2001:db8::1", 11}, .proto = {"http", 4}, .prng = &prng};
+	unsigned n;
 
 	/* absolute-form becomes origin-form with Host from the authority */
 	ACCEPT("GET http://A.example:80?q HTTP/1.1\r\nHost: a.example\r\nX-Request-Id: abc-123\r\n\r\n", r);
@@ -1348,6 +1354,19 @@ static void test_forward_variants(void **state)
 	reparse(out, w.len, o);
 	assert_int_equal(count_named(o, "x-request-id"), 1);
 
+	/* a Host the proxy sets replaces the authority of an absolute-form target */
+	ACCEPT("GET http://a.example/x HTTP/1.1\r\nHost: a.example\r\n\r\n", r);
+	n = r->req.n_fields;
+	assert_int_equal(h1_fields_set(r->f, &n, NF, "Host", 4, "b.internal", 10), 0);
+	r->req.n_fields = (uint16_t)n;
+	fwd.flags = 0;
+	h1_out_init(&w, out, sizeof(out));
+	assert_int_equal(h1_write_request_head(&w, &r->req, &r->info, &fwd), 0);
+	reparse(out, w.len, o);
+	assert_int_equal(count_named(o, "host"), 1);
+	assert_true(field_is(named(o, "host"), "Host", "b.internal"));
+	assert_true(str_is(o->req.target, "/x"));
+
 	/* OPTIONS to an absolute URI with no path becomes OPTIONS * */
 	ACCEPT("OPTIONS http://a HTTP/1.1\r\nHost: a\r\n\r\n", r);
 	fwd.flags = 0;
@@ -1371,7 +1390,7 @@ static void test_forward_variants(void **state)
 
 	/* edits: set replaces, remove drops, add appends */
 	ACCEPT("GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nx-a: 2\r\nX-B: 3\r\n\r\n", r);
-	unsigned n = r->req.n_fields;
+	n = r->req.n_fields;
 	assert_int_equal(h1_fields_find(r->f, n, 0, "X-A", 3), 1);
 	assert_int_equal(h1_fields_find(r->f, n, 2, "x-A", 3), 2);
 	assert_int_equal(h1_fields_find(r->f, n, 0, "x-c", 3), -1);
