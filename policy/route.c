@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/lb.h"
 #include "policy/route_priv.h"
 
 /* ------------------------------------------------------------------------ */
@@ -712,6 +713,91 @@ static int compile_route(struct cc *c, unsigned r, const struct weft_route_cfg_r
 /* Virtual hosts                                                             */
 /* ------------------------------------------------------------------------ */
 
+/* Two independent 64-bit hashes over the ordered list of expressions and flags. */
+static void rx_digest(const struct cc *c, uint64_t d[2])
+{
+	d[0] = UINT64_C(0x726567657870) ^ c->n_rx;
+	d[1] = UINT64_C(0x6869706572) ^ c->n_rx;
+	for (uint32_t i = 0; i < c->n_rx; i++) {
+		size_t n = strlen(c->rx[i].expr) + 1; /* the NUL separates expressions */
+		d[0] = weft_hash64(c->rx[i].expr, n, d[0] ^ c->rx[i].flags);
+		d[1] = weft_hash64(c->rx[i].expr, n, d[1] + c->rx[i].flags);
+	}
+}
+
+/*
+ * A virtual host whose regexes are exactly those of one in the previous
+ * table (same expressions, flags and order, so the same ids) takes a copy of
+ * its database: Hyperscan compiles about a millisecond per pattern, a copy
+ * through hs_serialize_database() costs a memcpy. A reload of a big table
+ * that only moved a cluster weight then does not recompile anything.
+ */
+static int reuse_db(struct cc *c, struct rt_vhost *vh)
+{
+	const struct weft_route_table *prev = c->m->previous;
+	char *bytes = NULL;
+	size_t len = 0;
+
+	if (prev == NULL)
+		return 0;
+	for (uint32_t v = 0; v < prev->n_vhosts; v++) {
+		const struct rt_vhost *pv = &prev->vhosts[v];
+		if (pv->db == NULL || pv->n_rx != c->n_rx || pv->rx_digest[0] != vh->rx_digest[0] ||
+		    pv->rx_digest[1] != vh->rx_digest[1])
+			continue;
+		if (hs_serialize_database(pv->db, &bytes, &len) != HS_SUCCESS)
+			return 0; /* no memory for the copy: compile instead */
+		hs_error_t e = hs_deserialize_database(bytes, len, &vh->db);
+		free(bytes);
+		if (e != HS_SUCCESS) {
+			vh->db = NULL;
+			return 0;
+		}
+		c->t->n_reused++;
+		return 1;
+	}
+	return 0;
+}
+
+static int build_db(struct cc *c, const struct weft_route_cfg_vhost *vc, struct rt_vhost *vh)
+{
+	hs_compile_error_t *ce = NULL;
+
+	rx_digest(c, vh->rx_digest);
+	if (reuse_db(c, vh) == 1)
+		return 0;
+
+	const char **exprs = malloc(c->n_rx * sizeof(*exprs));
+	unsigned *flags = malloc(c->n_rx * sizeof(*flags));
+	unsigned *ids = malloc(c->n_rx * sizeof(*ids));
+	if (exprs == NULL || flags == NULL || ids == NULL) {
+		free(exprs);
+		free(flags);
+		free(ids);
+		return fail_oom(c);
+	}
+	for (uint32_t i = 0; i < c->n_rx; i++) {
+		exprs[i] = c->rx[i].expr;
+		flags[i] = c->rx[i].flags;
+		ids[i] = i;
+	}
+	hs_error_t he = hs_compile_multi(exprs, flags, ids, c->n_rx, HS_MODE_BLOCK, NULL, &vh->db, &ce);
+	free(exprs);
+	free(flags);
+	free(ids);
+	if (he == HS_SUCCESS)
+		return 0;
+	vh->db = NULL;
+	if (ce != NULL && ce->expression >= 0 && (uint32_t)ce->expression < c->n_rx) {
+		const struct rx_pending *p = &c->rx[ce->expression];
+		fail(c, p->line, "%s: %s", p->where, ce->message);
+	} else {
+		fail(c, vc->line, "virtual_hosts[%u]: hyperscan: %s", c->v, ce != NULL ? ce->message : "compile failed");
+	}
+	hs_free_compile_error(ce);
+	return -1;
+}
+
 /*
  * Index the exact-path routes without regex by path. Walking the routes
  * backwards and pushing each at the head of its path's chain leaves every
@@ -849,38 +935,8 @@ static int compile_vhost(struct cc *c, const struct weft_route_cfg_vhost *vc, st
 		vh->inputs = inputs;
 		vh->n_inputs = (uint16_t)c->n_inputs;
 
-		const char **exprs = malloc(c->n_rx * sizeof(*exprs));
-		unsigned *flags = malloc(c->n_rx * sizeof(*flags));
-		unsigned *ids = malloc(c->n_rx * sizeof(*ids));
-		hs_compile_error_t *ce = NULL;
-		if (exprs == NULL || flags == NULL || ids == NULL) {
-			free(exprs);
-			free(flags);
-			free(ids);
-			fail_oom(c);
+		if (build_db(c, vc, vh) < 0)
 			goto out;
-		}
-		for (uint32_t i = 0; i < c->n_rx; i++) {
-			exprs[i] = c->rx[i].expr;
-			flags[i] = c->rx[i].flags;
-			ids[i] = i;
-		}
-		hs_error_t he = hs_compile_multi(exprs, flags, ids, c->n_rx, HS_MODE_BLOCK, NULL, &vh->db, &ce);
-		free(exprs);
-		free(flags);
-		free(ids);
-		if (he != HS_SUCCESS) {
-			vh->db = NULL;
-			if (ce != NULL && ce->expression >= 0 && (uint32_t)ce->expression < c->n_rx) {
-				const struct rx_pending *p = &c->rx[ce->expression];
-				fail(c, p->line, "%s: %s", p->where, ce->message);
-			} else {
-				fail(c, vc->line, "virtual_hosts[%u]: hyperscan: %s", c->v,
-				     ce != NULL ? ce->message : "compile failed");
-			}
-			hs_free_compile_error(ce);
-			goto out;
-		}
 		if (c->n_rx > t->max_rx)
 			t->max_rx = c->n_rx;
 		t->n_regex += c->n_rx;
@@ -1138,4 +1194,9 @@ unsigned weft_routes_regex_count(const struct weft_route_table *t)
 unsigned weft_routes_route_count(const struct weft_route_table *t)
 {
 	return t->n_routes;
+}
+
+unsigned weft_routes_reused_count(const struct weft_route_table *t)
+{
+	return t->n_reused;
 }

@@ -207,6 +207,10 @@ struct weft_route_cfg_model {
 	/* Workers that will call weft_route_rewrite_path(): each gets its own copy of
 	 * every regex_rewrite matcher (glibc's regexec() locks the pattern it runs). */
 	unsigned n_workers; /* 0 means 1 */
+	/* Optional: the table being replaced. A virtual host whose regexes did not
+	 * change copies its Hyperscan database instead of compiling it again. Only
+	 * read during the call; it may be freed any time after. */
+	const struct weft_route_table *previous;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -369,5 +373,7 @@ int weft_route_headers_apply(const struct weft_route_header_ops *ops, const stru
 unsigned weft_routes_vhost_count(const struct weft_route_table *t);
 unsigned weft_routes_regex_count(const struct weft_route_table *t);
 unsigned weft_routes_route_count(const struct weft_route_table *t);
+/** Hyperscan databases copied from the model's previous table rather than compiled. */
+unsigned weft_routes_reused_count(const struct weft_route_table *t);
 
 #endif

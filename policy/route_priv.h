@@ -94,6 +94,7 @@ struct rt_vhost {
 	const struct rt_input *inputs;
 	bool has_query;            /* some route looks at query parameters */
 	hs_database_t *db;         /* NULL when n_rx == 0 */
+	uint64_t rx_digest[2];     /* of the expressions behind db, to reuse it on reload */
 };
 
 /* Host index: exact names, "*suffix" and "prefix*" wildcards, in one open-addressing table. */
@@ -128,6 +129,7 @@ struct weft_route_table {
 	uint32_t n_rewrites;
 	struct rt_rewrite *rewrites; /* every regex_rewrite, for regfree() */
 	uint32_t max_rx;           /* largest n_rx of one vhost */
+	uint32_t n_reused;         /* databases copied from the previous table */
 	struct rt_arena_chunk *arena;
 };
 

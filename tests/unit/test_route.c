@@ -854,6 +854,50 @@ static void test_scratch(void **state)
 	weft_routes_free(t3);
 }
 
+/* A reload copies the databases of virtual hosts whose regexes did not change. */
+static void test_reload_reuse(void **state)
+{
+	static const char *const da[] = {"a.example"};
+	static const char *const db[] = {"b.example"};
+	const struct weft_route_cfg_route ra[] = {{M_REGEX("/a/[0-9]+"), R_CLUSTER("c0")}, {M_PREFIX("/"), R_CLUSTER("c1")}};
+	/* Same regexes, other actions and an extra plain route: still the same database. */
+	const struct weft_route_cfg_route ra2[] = {{M_REGEX("/a/[0-9]+"), R_CLUSTER("c2")}, {M_EXACT("/x"), R_CLUSTER("c3")}};
+	const struct weft_route_cfg_route rb[] = {{M_REGEX("/b/[a-z]+"), R_CLUSTER("c0")}};
+	const struct weft_route_cfg_route rb2[] = {{M_REGEX("/b/[a-z]*"), R_CLUSTER("c0")}};
+	struct weft_route_cfg_vhost v1[] = {
+		{.domains = da, .n_domains = 1, .routes = ra, .n_routes = 2},
+		{.domains = db, .n_domains = 1, .routes = rb, .n_routes = 1},
+	};
+	struct weft_route_cfg_vhost v2[] = {
+		{.domains = db, .n_domains = 1, .routes = rb2, .n_routes = 1},
+		{.domains = da, .n_domains = 1, .routes = ra2, .n_routes = 2},
+	};
+	struct weft_route_cfg_model m1 = {.n_vhosts = 2, .vhosts = v1, .n_clusters = 4, .clusters = clusters};
+	struct weft_route_cfg_model m2 = {.n_vhosts = 2, .vhosts = v2, .n_clusters = 4, .clusters = clusters,
+					  .previous = NULL};
+	struct weft_route_table *t1 = compile_ok(&m1), *t2;
+	struct weft_route_result res;
+	hs_scratch_t *s = NULL;
+	struct rq r;
+
+	(void)state;
+	assert_int_equal(weft_routes_reused_count(t1), 0);
+	m2.previous = t1;
+	t2 = compile_ok(&m2);
+	assert_int_equal(weft_routes_reused_count(t2), 1);
+	weft_routes_free(t1); /* the copy does not depend on the old table */
+	assert_int_equal(weft_route_scratch_fit(t2, &s), 1);
+	rq_init(&r, "GET", "a.example", "/a/12");
+	assert_int_equal(weft_route_match(t2, &r.v, s, &res), 1);
+	assert_int_equal(res.vhost, 1);
+	assert_int_equal(res.route, 0);
+	assert_int_equal(res.cluster, 2);
+	rq_init(&r, "GET", "b.example", "/b/");
+	assert_int_equal(weft_route_match(t2, &r.v, s, &res), 1);
+	weft_route_scratch_free(s);
+	weft_routes_free(t2);
+}
+
 /* ------------------------------------------------------------------------ */
 /* 10,000 routes                                                             */
 /* ------------------------------------------------------------------------ */
@@ -944,6 +988,7 @@ int main(void)
 		cmocka_unit_test(test_weighted_clusters),
 		cmocka_unit_test(test_compile_errors),
 		cmocka_unit_test(test_scratch),
+		cmocka_unit_test(test_reload_reuse),
 		cmocka_unit_test(test_10k_routes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
