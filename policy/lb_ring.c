@@ -80,16 +80,20 @@ int lb_ring_build(struct weft_lb *lb, uint32_t ring_min, uint32_t ring_max)
 
 int lb_ring_pick(const struct weft_lb *lb, const struct weft_lb_health *h, uint64_t hash)
 {
-	size_t lo = 0, hi = lb->ring_n;
+	const uint64_t *base = lb->ring_hash;
+	size_t n = lb->ring_n;
 
-	/* First point with hash >= the key's; past the last one, wrap to the first. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (lb->ring_hash[mid] < hash)
-			lo = mid + 1;
-		else
-			hi = mid;
+	/*
+	 * First point with hash >= the key's; past the last one, wrap to the
+	 * first. Branch-free halving (the compare becomes a conditional move):
+	 * key hashes are random, so a branchy search mispredicts half its steps.
+	 */
+	while (n > 1) {
+		size_t half = n / 2;
+		base += (size_t)(base[half - 1] < hash) * half;
+		n -= half;
 	}
+	size_t lo = (size_t)(base - lb->ring_hash) + (*base < hash);
 	/*
 	 * An unhealthy owner hands the key on to the next point clockwise, so only
 	 * its own keys move, and they spread over its neighbours. Some endpoint is
