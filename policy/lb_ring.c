@@ -85,7 +85,7 @@ int lb_ring_pick(const struct weft_lb *lb, const struct weft_lb_health *h, uint6
 
 	/*
 	 * First point with hash >= the key's; past the last one, wrap to the
-	 * first. Branch-free halving (the compare becomes a conditional move):
+	 * first. Branch-free halving (the compare feeds arithmetic, not a jump):
 	 * key hashes are random, so a branchy search mispredicts half its steps.
 	 */
 	while (n > 1) {

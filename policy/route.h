@@ -219,6 +219,7 @@ struct weft_route_cfg_model {
 
 #define WEFT_ROUTE_MAX_VHOST_REGEX 65536 /* regexes in one virtual host, all kinds */
 #define WEFT_ROUTE_MAX_QUERY_PARAMS 64   /* query parameters looked at per request */
+#define WEFT_ROUTE_MAX_HOST 256          /* longer Host values only reach the "*" virtual host */
 #define WEFT_ROUTE_ERR_LEN 512
 
 struct weft_route_table; /* opaque, immutable once compiled */

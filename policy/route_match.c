@@ -73,18 +73,10 @@ const struct weft_http_hdr_view *weft_http_req_header(const struct weft_http_req
 /* Virtual host by Host                                                      */
 /* ------------------------------------------------------------------------ */
 
+/* s is lower case: the table's domains are stored so, requests are folded into a buffer first. */
 uint64_t rt_dom_hash(uint8_t kind, const char *s, size_t len)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325) ^ ((uint64_t)kind << 56);
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= rt_lower((unsigned char)s[i]);
-		h *= UINT64_C(0x100000001b3);
-	}
-	/* FNV's low bits mix poorly; the table masks them, so fold the high half in. */
-	h ^= h >> 32;
-	h *= UINT64_C(0x9e3779b97f4a7c15);
-	return h ^ (h >> 29);
+	return weft_hash64(s, len, kind);
 }
 
 uint64_t rt_path_hash(const char *s, size_t len)
@@ -100,7 +92,7 @@ static uint32_t dom_find(const struct weft_route_table *t, uint8_t kind, const c
 		const struct rt_dom *e = &t->doms[i];
 		if (e->s == NULL)
 			return RT_NONE;
-		if (e->kind == kind && e->len == len && rt_eq_lower(s, e->s, len))
+		if (e->kind == kind && e->len == len && memcmp(s, e->s, len) == 0)
 			return e->vhost;
 	}
 }
@@ -132,8 +124,17 @@ static uint32_t find_vhost(const struct weft_route_table *t, const char *host, s
 				len = (size_t)(colon - host);
 		}
 	}
-	if (len == 0)
+	/*
+	 * Fold the name to lower case once, so that every probe below hashes and
+	 * compares plain bytes. A DNS name has at most 253 characters (RFC 1035
+	 * 2.3.4); anything longer can only be the default's.
+	 */
+	if (len == 0 || len > WEFT_ROUTE_MAX_HOST)
 		return t->default_vhost;
+	char low[WEFT_ROUTE_MAX_HOST];
+	for (size_t i = 0; i < len; i++)
+		low[i] = (char)rt_lower((unsigned char)host[i]);
+	host = low;
 	v = dom_find(t, RT_DOM_EXACT, host, len);
 	if (v != RT_NONE)
 		return v;
@@ -332,6 +333,15 @@ static bool query_holds(const struct rt_route *rt, const struct qparam *qp, unsi
 	return true;
 }
 
+/*
+ * Sibling routes share their start ("/api/v1/users/", "/api/v1/orders/") and
+ * differ towards the end: the last byte rejects most candidates before memcmp().
+ */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+	return n == 0 || (a[n - 1] == b[n - 1] && memcmp(a, b, n - 1) == 0);
+}
+
 /* Cheapest conditions first: method, path, headers, query. */
 static bool route_holds(const struct rt_route *rt, const struct weft_http_req_view *req, uint32_t mbit,
 			const uint64_t *bits, const struct qparam *qp, unsigned n_qp)
@@ -340,11 +350,11 @@ static bool route_holds(const struct rt_route *rt, const struct weft_http_req_vi
 		return false;
 	switch (rt->path_kind) {
 	case WEFT_ROUTE_PATH_EXACT:
-		if (req->path_len != rt->path.len || memcmp(req->path, rt->path.p, rt->path.len) != 0)
+		if (req->path_len != rt->path.len || !same_bytes(req->path, rt->path.p, rt->path.len))
 			return false;
 		break;
 	case WEFT_ROUTE_PATH_PREFIX:
-		if (req->path_len < rt->path.len || memcmp(req->path, rt->path.p, rt->path.len) != 0)
+		if (req->path_len < rt->path.len || !same_bytes(req->path, rt->path.p, rt->path.len))
 			return false;
 		break;
 	case WEFT_ROUTE_PATH_REGEX:

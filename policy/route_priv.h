@@ -133,7 +133,7 @@ struct weft_route_table {
 	struct rt_arena_chunk *arena;
 };
 
-/* Case-folding FNV-1a over a domain, salted by its kind. */
+/* Hash of a lower-case domain, salted by its kind. */
 uint64_t rt_dom_hash(uint8_t kind, const char *s, size_t len);
 /* Hash of an exact path, for the exact-path index. */
 uint64_t rt_path_hash(const char *s, size_t len);

@@ -200,10 +200,16 @@ static void test_vhost_selection(void **state)
 		if (res.vhost != cases[i].vhost)
 			fail_msg("host '%s': vhost %u, expected %u", cases[i].host, res.vhost, cases[i].vhost);
 	}
-	/* No Host at all: the default. */
+	/* No Host at all, or one longer than any DNS name: the default. */
 	struct rq r;
 	struct weft_route_result res;
 	rq_init(&r, "GET", NULL, "/");
+	assert_int_equal(weft_route_match(f.t, &r.v, f.s, &res), 1);
+	assert_int_equal(res.vhost, 5);
+	char longhost[300];
+	memset(longhost, 'a', sizeof(longhost));
+	memcpy(longhost + sizeof(longhost) - 13, ".example.com", 13);
+	rq_init(&r, "GET", longhost, "/");
 	assert_int_equal(weft_route_match(f.t, &r.v, f.s, &res), 1);
 	assert_int_equal(res.vhost, 5);
 	fx_close(&f);
