@@ -454,6 +454,8 @@ static int compile_ops(struct cc *c, unsigned r, const char *what, const struct 
 	for (unsigned l = 0; l < 2; l++) {
 		if (lists[l].n == 0)
 			continue;
+		if (lists[l].h == NULL)
+			return fail(c, line, "virtual_hosts[%u].routes[%u].%s_to_%s: missing", c->v, r, what, lists[l].key);
 		if (lists[l].n > UINT16_MAX)
 			return fail(c, line, "virtual_hosts[%u].routes[%u].%s_to_%s: too many headers", c->v, r, what,
 				    lists[l].key);
@@ -478,6 +480,8 @@ static int compile_ops(struct cc *c, unsigned r, const char *what, const struct 
 		*lists[l].count = (uint16_t)lists[l].n;
 	}
 	if (oc->n_remove > 0) {
+		if (oc->remove == NULL)
+			return fail(c, line, "virtual_hosts[%u].routes[%u].%s_to_remove: missing", c->v, r, what);
 		if (oc->n_remove > UINT16_MAX)
 			return fail(c, line, "virtual_hosts[%u].routes[%u].%s_to_remove: too many headers", c->v, r, what);
 		struct weft_route_str *rm = arena_alloc(c->t, oc->n_remove * sizeof(*rm));
@@ -677,6 +681,8 @@ static int compile_route(struct cc *c, unsigned r, const struct weft_route_cfg_r
 		const struct weft_route_cfg_kv_match *src = pass == 0 ? mc->headers : mc->query;
 		if (n == 0)
 			continue;
+		if (src == NULL)
+			return fail(c, line, "virtual_hosts[%u].routes[%u].match.%s: missing", c->v, r, what);
 		if (n > UINT16_MAX)
 			return fail(c, line, "virtual_hosts[%u].routes[%u].match.%s: too many", c->v, r, what);
 		struct rt_kv *kv = arena_alloc(c->t, n * sizeof(*kv));
@@ -1071,8 +1077,10 @@ int weft_routes_compile(const struct weft_route_cfg_model *m, struct weft_route_
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	*out = NULL;
-	if (m->n_vhosts > 0 && m->vhosts == NULL)
-		return fail(&c, 0, "virtual_hosts: missing");
+	if ((m->n_vhosts > 0 && m->vhosts == NULL) || (m->n_clusters > 0 && m->clusters == NULL)) {
+		errno = EINVAL;
+		return fail(&c, 0, "%s: missing", m->vhosts == NULL ? "virtual_hosts" : "clusters");
+	}
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return fail_oom(&c);
