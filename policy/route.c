@@ -1079,7 +1079,7 @@ int weft_routes_compile(const struct weft_route_cfg_model *m, struct weft_route_
 	*out = NULL;
 	if ((m->n_vhosts > 0 && m->vhosts == NULL) || (m->n_clusters > 0 && m->clusters == NULL)) {
 		errno = EINVAL;
-		return fail(&c, 0, "%s: missing", m->vhosts == NULL ? "virtual_hosts" : "clusters");
+		return fail(&c, 0, "%s: missing", m->n_vhosts > 0 && m->vhosts == NULL ? "virtual_hosts" : "clusters");
 	}
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
