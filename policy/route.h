@@ -52,6 +52,7 @@ struct weft_http_hdr_view {
 struct weft_http_req_view {
 	const char *method;  /* "GET", ... */
 	uint32_t method_len;
+	uint32_t method_bit; /* optional: its WEFT_HTTP_M_* bit if the codec knows it; 0: from method */
 	const char *path;    /* origin-form path without "?query"; raw, not percent-decoded */
 	uint32_t path_len;
 	const char *query;   /* what follows '?', without it; NULL or len 0 when absent */

@@ -462,7 +462,9 @@ int weft_route_match(const struct weft_route_table *t, const struct weft_http_re
 		req = &rq;
 	}
 	const struct rt_vhost *vh = &t->vhosts[v];
-	mbit = req->method != NULL ? weft_http_method_bit(req->method, req->method_len) : 0;
+	mbit = req->method_bit;
+	if (mbit == 0 && req->method != NULL)
+		mbit = weft_http_method_bit(req->method, req->method_len);
 	if (mbit == 0)
 		mbit = WEFT_HTTP_M_OTHER;
 	if (vh->has_query)
