@@ -66,10 +66,19 @@ void h1_out_status_line(struct h1_out *o, unsigned status, struct h1_str reason)
 void h1_out_field(struct h1_out *o, const char *name, size_t nlen, const char *value, size_t vlen)
 {
 	/* RFC 9112 5: field-line = field-name ":" OWS field-value OWS */
-	h1_out_put(o, name, nlen);
-	h1_out_put(o, ": ", 2);
-	h1_out_put(o, value, vlen);
-	h1_out_put(o, "\r\n", 2);
+	size_t need = nlen + vlen + 4;
+	if (o->len <= o->cap && need <= o->cap - o->len) {
+		char *d = o->buf + o->len;
+		memcpy(d, name, nlen);
+		d += nlen;
+		d[0] = ':';
+		d[1] = ' ';
+		if (vlen > 0)
+			memcpy(d + 2, value, vlen);
+		d[2 + vlen] = '\r';
+		d[3 + vlen] = '\n';
+	}
+	o->len += need;
 }
 
 void h1_out_fields(struct h1_out *o, const struct h1_field *f, unsigned n)
