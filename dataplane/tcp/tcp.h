@@ -113,8 +113,10 @@ struct tcp_accept {
  *
  * @param ep   the connection the SYN asks for (local = our address and port)
  * @param out  to fill with the event callback, its argument and optional sizes
- * @return 0 to accept; non-zero to refuse (no listener): the stack answers
- *         with an RST (RFC 9293 3.10.7.1) and counts drop tcp_no_listener.
+ * @return 0 to accept; non-zero to refuse: the stack answers with an RST
+ *         (RFC 9293 3.10.7.1) and counts the refusal under the drop reason
+ *         the hook returns when it is a positive enum weft_drop (a listener
+ *         with no room, say), else under tcp_no_listener.
  *
  * With SYN cookies in play (backlog full) the hook is asked at the SYN, to
  * decide between RST and cookie, and again when the cookie-bearing ACK

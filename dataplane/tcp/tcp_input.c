@@ -233,21 +233,40 @@ static void post_established(struct tcp_stack *st, struct tcp_conn *c)
 	tcp_keepalive_arm(st, c);
 }
 
+/*
+ * Ask the accept hook. WEFT_DROP_MAX means accepted; anything else is the
+ * reason to count for the refusal: the one the hook names (a positive enum
+ * weft_drop), or tcp_no_listener.
+ */
+static enum weft_drop ask_accept(struct weft_worker *w, struct tcp_stack *st, const struct tcp_endpoints *ep,
+				 struct tcp_accept *a)
+{
+	int r;
+
+	if (st->accept == NULL)
+		return WEFT_DROP_TCP_NO_LISTENER;
+	r = st->accept(w, ep, a);
+	if (r == 0 && a->fn != NULL)
+		return WEFT_DROP_MAX;
+	return r > 0 && r < WEFT_DROP_MAX ? (enum weft_drop)r : WEFT_DROP_TCP_NO_LISTENER;
+}
+
 static void listen_input(struct weft_worker *w, uint16_t port, const struct tcp_endpoints *ep,
 			 const struct tcp_seg *s, struct rte_mbuf *m, uint32_t min_iss, bool has_min)
 {
 	struct tcp_stack *st = tcp_st(w);
 	struct tcp_accept a = {0};
 	struct tcp_conn *c;
+	enum weft_drop why;
 
 	/* RFC 9293 3.10.7.2: a SYN with RST or FIN set makes no sense; neither does one without SYN. */
 	if (s->flags & (TCP_RST | TCP_FIN)) {
 		weft_drop(w, m, WEFT_DROP_TCP_BAD_FLAGS);
 		return;
 	}
-	if (st->accept == NULL || st->accept(w, ep, &a) != 0 || a.fn == NULL) {
+	if ((why = ask_accept(w, st, ep, &a)) != WEFT_DROP_MAX) {
 		tcp_send_rst_reply(w, port, ep, s);
-		weft_drop(w, m, WEFT_DROP_TCP_NO_LISTENER);
+		weft_drop(w, m, why);
 		return;
 	}
 	if (st->stats.state[TCP_SYN_RECEIVED] >= st->p.syn_backlog) {
@@ -314,13 +333,14 @@ static bool cookie_input(struct weft_worker *w, uint16_t port, const struct tcp_
 	struct tcp_accept a = {0};
 	struct tcp_opts o;
 	struct tcp_conn *c;
+	enum weft_drop why;
 	uint16_t mss = tcp_cookie_check(st, ep, s->seq - 1, s->ack - 1);
 
 	if (mss == 0)
 		return false;
-	if (st->accept == NULL || st->accept(w, ep, &a) != 0 || a.fn == NULL) {
+	if ((why = ask_accept(w, st, ep, &a)) != WEFT_DROP_MAX) {
 		tcp_send_rst_reply(w, port, ep, s);
-		weft_drop(w, m, WEFT_DROP_TCP_NO_LISTENER);
+		weft_drop(w, m, why);
 		return true;
 	}
 	c = tcp_conn_alloc(w, ep, &a);
