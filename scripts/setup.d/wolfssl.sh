@@ -19,7 +19,11 @@ WOLFSSL_CFLAGS="-O2 -g -fPIC"
 # Native-API access to the peer certificate and its subjectAltNames (SPIFFE
 # URI SANs via wolfSSL_get_peer_certificate + wolfSSL_X509_get_next_altname),
 # and SANs in generated certificates, without the OpenSSL compatibility layer.
-WOLFSSL_CPPFLAGS="-DKEEP_PEER_CERT -DWOLFSSL_ALT_NAMES"
+# Room for 512 bytes of application data in each session ticket (default 32):
+# weft's ticket callback stores the client certificate's identity (SPIFFE ID,
+# subject, SHA-256) there, because wolfSSL's ticket does not carry the peer
+# certificate and a resumed mTLS connection would otherwise have no principal.
+WOLFSSL_CPPFLAGS="-DKEEP_PEER_CERT -DWOLFSSL_ALT_NAMES -DWOLFSSL_TICKET_EXTRA_PADDING_SZ=512"
 
 WOLFSSL_CONFIGURE_FLAGS=(
 	--enable-static --disable-shared
