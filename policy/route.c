@@ -67,6 +67,7 @@ static void arena_free(struct rt_arena_chunk *c)
 /* A regex waiting for hs_compile_multi(), with where it came from for errors. */
 struct rx_pending {
 	char *expr;      /* what Hyperscan compiles (anchored for matchers) */
+	char *raw;       /* the pattern as written, checked on its own first */
 	unsigned flags;
 	int line;
 	char where[96];  /* "virtual_hosts[0].routes[3].match.regex" */
@@ -229,8 +230,12 @@ static int add_rx(struct cc *c, const char *pattern, bool anchored, int line, ui
 	memset(rx, 0, sizeof(*rx));
 	size_t n = strlen(pattern) + 16;
 	rx->expr = malloc(n);
-	if (rx->expr == NULL)
+	rx->raw = strdup(pattern);
+	if (rx->expr == NULL || rx->raw == NULL) {
+		free(rx->expr);
+		free(rx->raw);
 		return fail_oom(c);
+	}
 	if (anchored)
 		snprintf(rx->expr, n, "\\A(?:%s)\\z", pattern);
 	else
@@ -252,8 +257,10 @@ static int add_rx(struct cc *c, const char *pattern, bool anchored, int line, ui
 
 static void rx_reset(struct cc *c)
 {
-	for (uint32_t i = 0; i < c->n_rx; i++)
+	for (uint32_t i = 0; i < c->n_rx; i++) {
 		free(c->rx[i].expr);
+		free(c->rx[i].raw);
+	}
 	c->n_rx = 0;
 	c->n_inputs = 0;
 }
@@ -765,6 +772,29 @@ static int reuse_db(struct cc *c, struct rt_vhost *vh)
 	return 0;
 }
 
+/*
+ * Parse every pattern alone before it is wrapped. Without this, a pattern
+ * with an unbalanced parenthesis could close the anchoring group early:
+ * "/x)|(.*" wrapped is "\A(?:/x)|(.*)\z", valid, and no longer anchored at
+ * the start. Checking it alone also gives error offsets in the user's own
+ * pattern. About 0.1 ms per pattern, against 1 ms or more to compile it.
+ */
+static int check_patterns(struct cc *c)
+{
+	for (uint32_t i = 0; i < c->n_rx; i++) {
+		const struct rx_pending *p = &c->rx[i];
+		hs_expr_info_t *info = NULL;
+		hs_compile_error_t *ce = NULL;
+		if (hs_expression_info(p->raw, p->flags, &info, &ce) != HS_SUCCESS) {
+			fail(c, p->line, "%s: %s", p->where, ce != NULL ? ce->message : "not a valid pattern");
+			hs_free_compile_error(ce);
+			return -1;
+		}
+		free(info); /* allocated with Hyperscan's default allocator, malloc() */
+	}
+	return 0;
+}
+
 static int build_db(struct cc *c, const struct weft_route_cfg_vhost *vc, struct rt_vhost *vh)
 {
 	hs_compile_error_t *ce = NULL;
@@ -772,6 +802,8 @@ static int build_db(struct cc *c, const struct weft_route_cfg_vhost *vc, struct 
 	rx_digest(c, vh->rx_digest);
 	if (reuse_db(c, vh) == 1)
 		return 0;
+	if (check_patterns(c) < 0)
+		return -1;
 
 	const char **exprs = malloc(c->n_rx * sizeof(*exprs));
 	unsigned *flags = malloc(c->n_rx * sizeof(*flags));

@@ -720,9 +720,14 @@ static void test_compile_errors(void **state)
 		struct weft_route_cfg_vhost vh;
 		struct weft_route_cfg_model m = one_vhost(&vh, r, 4);
 		const char *err = compile_err(&m);
-		assert_non_null(strstr(err, "line 42: virtual_hosts[0].routes[3].match.regex: "));
-		assert_non_null(strstr(err, "parenthesis")); /* Hyperscan's own words */
+		assert_string_equal(err, "line 42: virtual_hosts[0].routes[3].match.regex: "
+					 "Missing close parenthesis for group started at index 5.");
 		assert_int_equal(errno, EINVAL);
+	}
+	{
+		/* An unbalanced pattern must not escape its anchoring group. */
+		const struct weft_route_cfg_route r[] = {{M_REGEX("/x)|(.*"), R_CLUSTER("c0")}};
+		expect_err(r, 1, "virtual_hosts[0].routes[0].match.regex: Unmatched parentheses at index 2.");
 	}
 	{
 		static const struct weft_route_cfg_kv_match h[] = {
