@@ -147,6 +147,8 @@ struct hb {
 
 static void put(struct hb *h, const void *d, size_t n)
 {
+	if (n == 0)
+		return;
 	assert_true(h->n + n <= sizeof(h->b));
 	memcpy(h->b + h->n, d, n);
 	h->n += n;
