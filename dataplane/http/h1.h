@@ -242,6 +242,7 @@ struct h1_parser {
 	uint8_t major, minor;
 	uint8_t err;        /* enum h1_err after H1_ERROR */
 	uint8_t is_response;
+	uint8_t tseen;      /* class bits seen in the target */
 	const struct h1_limits *lim;
 };
 

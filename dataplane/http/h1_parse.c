@@ -54,11 +54,13 @@
 	((c) == '\t' || (c) == ' ' || (c) == 0x21 || ((c) >= 0x23 && (c) <= 0x5b) ||               \
 	 ((c) >= 0x5d && (c) <= 0x7e) || (c) >= 0x80)
 
+#define IS_SPECIAL(c) ((c) == '%' || (c) == '[' || (c) == ']')
+
 #define CLASS(c)                                                                                   \
 	((IS_TCHAR(c) ? H1_C_TCHAR : 0) | (IS_FVAL(c) ? H1_C_FVAL : 0) |                           \
 	 (IS_TARGET(c) ? H1_C_TARGET : 0) | (IS_HEX(c) ? H1_C_HEX : 0) |                           \
 	 (IS_UNRESERVED(c) || IS_SUBDELIM(c) ? H1_C_REGNAME : 0) | (IS_QDTEXT(c) ? H1_C_QDTEXT : 0) | \
-	 (IS_DIGIT(c) ? H1_C_DIGIT : 0))
+	 (IS_DIGIT(c) ? H1_C_DIGIT : 0) | (IS_SPECIAL(c) ? H1_C_SPECIAL : 0))
 #define C4(b) CLASS(b), CLASS((b) + 1), CLASS((b) + 2), CLASS((b) + 3)
 #define C16(b) C4(b), C4((b) + 4), C4((b) + 8), C4((b) + 12)
 #define C64(b) C16(b), C16((b) + 16), C16((b) + 32), C16((b) + 48)
@@ -209,14 +211,15 @@ static bool path_valid(const unsigned char *s, size_t n)
 
 /*
  * The form of a complete request-target, its characters being known to be
- * H1_C_TARGET. Returns the form, or -1 (bad_target).
+ * H1_C_TARGET; special says whether any is '%', '[' or ']' (without them
+ * a path needs no further check). Returns the form, or -1 (bad_target).
  */
-static int target_form(const char *t, size_t n, enum h1_method m)
+static int target_form(const char *t, size_t n, enum h1_method m, bool special)
 {
 	const unsigned char *u = (const unsigned char *)t;
 
 	if (u[0] == '/')
-		return path_valid(u, n) ? H1_TF_ORIGIN : -1;
+		return !special || path_valid(u, n) ? H1_TF_ORIGIN : -1;
 	/* RFC 9112 3.2.4: asterisk-form, only for a server-wide OPTIONS */
 	if (u[0] == '*')
 		return n == 1 && m == H1_M_OPTIONS ? H1_TF_ASTERISK : -1;
@@ -236,7 +239,7 @@ static int target_form(const char *t, size_t n, enum h1_method m)
 	size_t port_at;
 	if (memchr(t + s, '@', e - s) != NULL || !h1_authority_valid(t + s, e - s, false, &port_at))
 		return -1;
-	return path_valid(u + e, n - e) ? H1_TF_ABSOLUTE : -1;
+	return !special || path_valid(u + e, n - e) ? H1_TF_ABSOLUTE : -1;
 }
 
 /* ---- the state machine ------------------------------------------------------------ */
@@ -308,6 +311,65 @@ static inline size_t scan_value(const unsigned char *b, size_t i, size_t end)
 #endif
 	while (i < end && h1_is(b[i], H1_C_FVAL))
 		i++;
+	return i;
+}
+
+/*
+ * Fast paths for names and targets: skip 16 bytes at a time while they all
+ * belong to a common subset of the class (letters, digits and a few marks);
+ * the table loop that follows checks the rest and finds the end. Bytes of
+ * 0x80 and above are negative as signed chars and fall outside every range.
+ */
+#if defined(__SSE2__)
+static inline __m128i in_range(__m128i x, char lo, char hi)
+{
+	return _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8((char)(lo - 1))),
+			     _mm_cmplt_epi8(x, _mm_set1_epi8((char)(hi + 1))));
+}
+
+static inline __m128i alnum16(__m128i x)
+{
+	__m128i l = _mm_or_si128(x, _mm_set1_epi8(0x20)); /* A-Z to a-z */
+	return _mm_or_si128(in_range(l, 'a', 'z'), in_range(x, '0', '9'));
+}
+
+static inline __m128i eq(__m128i x, char c)
+{
+	return _mm_cmpeq_epi8(x, _mm_set1_epi8(c));
+}
+#endif
+
+/* Letters, digits and '-': tchar (RFC 9110 5.6.2). */
+static inline size_t skip_name(const unsigned char *b, size_t i, size_t end)
+{
+#if defined(__SSE2__)
+	while (end - i >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
+		__m128i ok = _mm_or_si128(alnum16(x), eq(x, '-'));
+		unsigned bad = (unsigned)_mm_movemask_epi8(ok) ^ 0xffffu;
+		if (bad != 0)
+			return i + (size_t)__builtin_ctz(bad);
+		i += 16;
+	}
+#endif
+	return i;
+}
+
+/* Letters, digits and "/-._=&?": target characters needing no further check. */
+static inline size_t skip_target(const unsigned char *b, size_t i, size_t end)
+{
+#if defined(__SSE2__)
+	while (end - i >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
+		__m128i ok = _mm_or_si128(_mm_or_si128(alnum16(x), _mm_or_si128(eq(x, '/'), eq(x, '-'))),
+					  _mm_or_si128(_mm_or_si128(eq(x, '.'), eq(x, '_')),
+						       _mm_or_si128(eq(x, '='), _mm_or_si128(eq(x, '&'), eq(x, '?')))));
+		unsigned bad = (unsigned)_mm_movemask_epi8(ok) ^ 0xffffu;
+		if (bad != 0)
+			return i + (size_t)__builtin_ctz(bad);
+		i += 16;
+	}
+#endif
 	return i;
 }
 
@@ -408,8 +470,12 @@ static int parse_head(struct h1_parser *p, const char *buf, size_t len, struct h
 			p->state = PS_TARGET;
 			/* fallthrough */
 		case PS_TARGET:
-			while (i < end && h1_is(b[i], H1_C_TARGET))
-				i++;
+			for (;;) {
+				i = skip_target(b, i, end);
+				if (i >= end || !h1_is(b[i], H1_C_TARGET))
+					break;
+				p->tseen |= h1_cc[b[i++]];
+			}
 			/* the length first, so that a long target is refused the
 			 * same way whether or not more of it has arrived */
 			if (i - p->mark > lim->max_uri)
@@ -426,7 +492,8 @@ static int parse_head(struct h1_parser *p, const char *buf, size_t len, struct h
 				return fail(p, i, H1_E_BAD_REQUEST_LINE);
 			{
 				int form = target_form(buf + p->mark, i - p->mark,
-						       (enum h1_method)sl.req->method_id);
+						       (enum h1_method)sl.req->method_id,
+						       (p->tseen & H1_C_SPECIAL) != 0);
 				if (form < 0)
 					return fail(p, p->mark, H1_E_BAD_TARGET);
 				sl.req->target_form = (uint8_t)form;
@@ -570,6 +637,7 @@ static int parse_head(struct h1_parser *p, const char *buf, size_t len, struct h
 			/* fallthrough */
 		case PS_NAME:
 			/* RFC 9110 5.1: field-name = token */
+			i = skip_name(b, i, end);
 			while (i < end && h1_is(b[i], H1_C_TCHAR))
 				i++;
 			if (i >= end)

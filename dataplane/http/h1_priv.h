@@ -20,6 +20,7 @@
 #define H1_C_REGNAME 0x10 /* unreserved / sub-delims (RFC 3986 3.2.2), '%' apart */
 #define H1_C_QDTEXT 0x20 /* qdtext (RFC 9110 5.6.4) */
 #define H1_C_DIGIT 0x40
+#define H1_C_SPECIAL 0x80 /* '%', '[', ']': a target holding one is checked further */
 
 extern const uint8_t h1_cc[256];
 extern const uint8_t h1_lower[256];

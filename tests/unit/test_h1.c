@@ -683,6 +683,51 @@ static void test_request_splits(void **state)
 	}
 }
 
+/* A byte at every position of a long target or name, across the 16-byte
+ * blocks the fast scans take: the verdict is the byte's, wherever it is. */
+static void test_every_position(void **state)
+{
+	static const struct {
+		const char *ins;
+		enum h1_err target_err, name_err;
+	} cases[] = {
+		{"%41", H1_E_NONE, H1_E_NONE}, /* '%' is a tchar */
+		{"%4g", H1_E_BAD_TARGET, H1_E_NONE},
+		{"~!*", H1_E_NONE, H1_E_NONE},
+		{"_", H1_E_NONE, H1_E_NONE},
+		{"|", H1_E_BAD_TARGET, H1_E_NONE},
+		{"[", H1_E_BAD_TARGET, H1_E_BAD_HEADER_NAME},
+		{"\x80", H1_E_BAD_TARGET, H1_E_BAD_HEADER_NAME},
+		{"\x7f", H1_E_NUL_OR_CTL, H1_E_NUL_OR_CTL},
+		{"\t", H1_E_BAD_REQUEST_LINE, H1_E_WS_BEFORE_COLON},
+		{"@", H1_E_NONE, H1_E_BAD_HEADER_NAME},
+	};
+	char buf[256];
+	struct req_result *r = malloc(sizeof(*r));
+	(void)state;
+	assert_non_null(r);
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		for (int k = 0; k < 40; k++) {
+			/* in the target */
+			int n = snprintf(buf, sizeof(buf), "GET /%.*s%s%.*s HTTP/1.1\r\nHost: a\r\n\r\n", k,
+					 "abcdefghijklmnopqrstuvwxyz0123456789ABCDEF", cases[c].ins, 20,
+					 "-._=&?/zyxwvutsrqponm");
+			parse_req_lim(buf, (size_t)n, NULL, r);
+			if (r->err != cases[c].target_err)
+				fail_msg("target case %zu at %d: %s", c, k, h1_err_name(r->err));
+			/* in a field name */
+			n = snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\nX%.*s%s%.*s: v\r\n\r\n", k,
+				     "abcdefghijklmnopqrstuvwxyz0123456789ABCDEF", cases[c].ins, 20,
+				     "-abcdefghijklmnopqrstu");
+			parse_req_lim(buf, (size_t)n, NULL, r);
+			if (r->err != cases[c].name_err)
+				fail_msg("name case %zu at %d: %s", c, k, h1_err_name(r->err));
+		}
+	}
+	free(r);
+}
+
 /* The parser notices a moved buffer and starts over; fields point into the new one. */
 static void test_buffer_moved(void **state)
 {
@@ -1494,6 +1539,7 @@ int main(void)
 		cmocka_unit_test(test_connection_expect_upgrade),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_request_splits),
+		cmocka_unit_test(test_every_position),
 		cmocka_unit_test(test_buffer_moved),
 		cmocka_unit_test(test_pipelined),
 		cmocka_unit_test(test_responses),
