@@ -27,6 +27,8 @@
 
 #include <yaml.h>
 
+#include "policy/config_yaml.h"
+
 #define PATH_LEN 160
 
 /* Limits that are part of the schema (documented in docs/configuration.md). */
@@ -1471,8 +1473,9 @@ static bool ip_is_unspecified(const struct weft_ip *ip)
 static int parse_endpoint(struct ctx *c, const yaml_node_t *n, const char *path, struct weft_config *cfg,
 			  const struct weft_cluster_cfg *cl)
 {
-	enum { ADDRESS, PORT, WEIGHT, N };
-	struct field f[N] = {[ADDRESS] = {"address"}, [PORT] = {"port"}, [WEIGHT] = {"weight"}};
+	enum { ADDRESS, PORT, WEIGHT, LOCALITY, N };
+	struct field f[N] = {[ADDRESS] = {"address"}, [PORT] = {"port"}, [WEIGHT] = {"weight"},
+			     [LOCALITY] = {"locality"}};
 	struct weft_endpoint_cfg *e = &cfg->endpoints[cfg->n_endpoints];
 	const struct weft_port_cfg *own;
 	char p[PATH_LEN], a[64], b[80];
@@ -1515,13 +1518,16 @@ static int parse_endpoint(struct ctx *c, const yaml_node_t *n, const char *path,
 			return fail(c, e->line, path, "duplicate endpoint %s (first at line %d)",
 				    fmt_hostport(&e->addr, e->port, b, sizeof(b)), o->line);
 	}
-	return 0;
+	return weft_cfgh_endpoint((struct weft_cfg_ctx *)c, path, f[LOCALITY].val, e, cfg);
 }
 
 static int parse_cluster(struct ctx *c, const yaml_node_t *n, unsigned idx, struct weft_config *cfg)
 {
-	enum { NAME, LB_POLICY, ENDPOINTS, N };
-	struct field f[N] = {[NAME] = {"name"}, [LB_POLICY] = {"lb_policy"}, [ENDPOINTS] = {"endpoints"}};
+	enum { NAME, LB_POLICY, ENDPOINTS, HASH_POLICY, RING_HASH, MAGLEV, LEAST_REQUEST, MAX_IDLE, IDLE_TIMEOUT, N };
+	struct field f[N] = {[NAME] = {"name"}, [LB_POLICY] = {"lb_policy"}, [ENDPOINTS] = {"endpoints"},
+			     [HASH_POLICY] = {"hash_policy"}, [RING_HASH] = {"ring_hash"}, [MAGLEV] = {"maglev"},
+			     [LEAST_REQUEST] = {"least_request"}, [MAX_IDLE] = {"max_idle_connections"},
+			     [IDLE_TIMEOUT] = {"idle_timeout_ms"}};
 	struct weft_cluster_cfg *cl = &cfg->clusters[idx];
 	char path[PATH_LEN], p[PATH_LEN], ip[PATH_LEN];
 	const char *s;
@@ -1552,11 +1558,15 @@ static int parse_cluster(struct ctx *c, const yaml_node_t *n, unsigned idx, stru
 		path_key(p, path, "lb_policy");
 		if ((s = scalar(c, f[LB_POLICY].val, p, "a load-balancing policy")) == NULL)
 			return -1;
-		if (strcmp(s, "round_robin") != 0)
+		if (weft_cfgh_lb_policy(s, &cl->lb) != 0)
 			return fail(c, line_of(f[LB_POLICY].val), p,
-				    "unknown load-balancing policy \"%s\" (expected round_robin)", show(s).s);
-		cl->lb = WEFT_LB_ROUND_ROBIN;
+				    "unknown load-balancing policy \"%s\" (expected round_robin, least_request, "
+				    "random, ring_hash or maglev)",
+				    show(s).s);
 	}
+	if (weft_cfgh_cluster((struct weft_cfg_ctx *)c, path, cl, f[HASH_POLICY].val, f[RING_HASH].val,
+			      f[MAGLEV].val, f[LEAST_REQUEST].val, f[MAX_IDLE].val, f[IDLE_TIMEOUT].val, cfg) != 0)
+		return -1;
 
 	path_key(p, path, "endpoints");
 	const yaml_node_t *e = f[ENDPOINTS].val;
@@ -1604,7 +1614,8 @@ static int parse_clusters(struct ctx *c, const yaml_node_t *n, struct weft_confi
 
 static int parse_listener(struct ctx *c, const yaml_node_t *n, unsigned idx, struct weft_config *cfg)
 {
-	enum { NAME, KIND, ADDRESS, PORT, CLUSTER, CONNECT_TIMEOUT, IDLE_TIMEOUT, MAX_CONNS, N };
+	enum { NAME, KIND, ADDRESS, PORT, CLUSTER, CONNECT_TIMEOUT, IDLE_TIMEOUT, MAX_CONNS, ROUTE_CONFIG,
+	       REQUEST_TIMEOUT, N };
 	struct field f[N] = {
 		[NAME] = {"name"},
 		[KIND] = {"kind"},
@@ -1614,6 +1625,8 @@ static int parse_listener(struct ctx *c, const yaml_node_t *n, unsigned idx, str
 		[CONNECT_TIMEOUT] = {"connect_timeout_ms"},
 		[IDLE_TIMEOUT] = {"idle_timeout_ms"},
 		[MAX_CONNS] = {"max_connections"},
+		[ROUTE_CONFIG] = {"route_config"},
+		[REQUEST_TIMEOUT] = {"request_timeout_ms"},
 	};
 	struct weft_listener_cfg *l = &cfg->listeners[idx];
 	char path[PATH_LEN], p[PATH_LEN], a[64], b[80];
@@ -1649,8 +1662,11 @@ static int parse_listener(struct ctx *c, const yaml_node_t *n, unsigned idx, str
 		return fail(c, l->line, p, "required key is missing");
 	if ((s = scalar(c, f[KIND].val, p, "a listener kind")) == NULL)
 		return -1;
-	if (strcmp(s, "tcp_proxy") != 0)
-		return fail(c, line_of(f[KIND].val), p, "unknown listener kind \"%s\" (expected tcp_proxy)", show(s).s);
+	if (strcmp(s, "http") == 0)
+		l->kind = WEFT_LISTENER_HTTP;
+	else if (strcmp(s, "tcp_proxy") != 0)
+		return fail(c, line_of(f[KIND].val), p, "unknown listener kind \"%s\" (expected tcp_proxy or http)",
+			    show(s).s);
 
 	path_key(p, path, "address");
 	if (f[ADDRESS].val == NULL)
@@ -1679,18 +1695,31 @@ static int parse_listener(struct ctx *c, const yaml_node_t *n, unsigned idx, str
 				    fmt_hostport(&l->addr, l->port, b, sizeof(b)), o->name, c->listener_port_line[j]);
 	}
 
+	/* An http listener routes with its route config; the hook refuses cluster there. */
+	if (l->kind == WEFT_LISTENER_HTTP || f[ROUTE_CONFIG].val != NULL || f[REQUEST_TIMEOUT].val != NULL) {
+		if (weft_cfgh_listener((struct weft_cfg_ctx *)c, path, l->line, f[ROUTE_CONFIG].val,
+				       f[REQUEST_TIMEOUT].val, l, cfg) != 0)
+			return -1;
+		if (f[CLUSTER].val != NULL) {
+			path_key(p, path, "cluster");
+			return fail(c, f[CLUSTER].key_line, p,
+				    "an http listener routes by route_config; name clusters in its routes");
+		}
+	}
 	path_key(p, path, "cluster");
-	if (f[CLUSTER].val == NULL)
+	if (f[CLUSTER].val == NULL && l->kind != WEFT_LISTENER_HTTP)
 		return fail(c, l->line, p, "required key is missing");
-	if ((s = scalar(c, f[CLUSTER].val, p, "a cluster name")) == NULL)
-		return -1;
-	unsigned k = 0;
-	while (k < cfg->n_clusters && strcmp(cfg->clusters[k].name, s) != 0)
-		k++;
-	if (k == cfg->n_clusters)
-		return fail(c, line_of(f[CLUSTER].val), p, "no cluster named \"%s\"", show(s).s);
-	snprintf(l->cluster, sizeof(l->cluster), "%s", s);
-	l->cluster_idx = k;
+	if (l->kind != WEFT_LISTENER_HTTP) {
+		if ((s = scalar(c, f[CLUSTER].val, p, "a cluster name")) == NULL)
+			return -1;
+		unsigned k = 0;
+		while (k < cfg->n_clusters && strcmp(cfg->clusters[k].name, s) != 0)
+			k++;
+		if (k == cfg->n_clusters)
+			return fail(c, line_of(f[CLUSTER].val), p, "no cluster named \"%s\"", show(s).s);
+		snprintf(l->cluster, sizeof(l->cluster), "%s", s);
+		l->cluster_idx = k;
+	}
 
 	struct {
 		int key;
@@ -1873,10 +1902,11 @@ static int parse_tcp(struct ctx *c, const yaml_node_t *n, struct weft_tcp_cfg *t
 
 static int parse_root(struct ctx *c, const yaml_node_t *root, struct weft_config *cfg)
 {
-	enum { EAL, PORTS, ROUTES, ADMIN, CLUSTERS, LISTENERS, TCP, N };
+	enum { EAL, PORTS, ROUTES, ADMIN, CLUSTERS, LISTENERS, TCP, ROUTE_CONFIGS, N };
 	struct field f[N] = {
 		[EAL] = {"eal"}, [PORTS] = {"ports"}, [ROUTES] = {"routes"}, [ADMIN] = {"admin"},
 		[CLUSTERS] = {"clusters"}, [LISTENERS] = {"listeners"}, [TCP] = {"tcp"},
+		[ROUTE_CONFIGS] = {"route_configs"},
 	};
 
 	if (root != NULL && !is_null(root) && root->type != YAML_MAPPING_NODE)
@@ -1895,6 +1925,9 @@ static int parse_root(struct ctx *c, const yaml_node_t *root, struct weft_config
 		return -1;
 	/* Listeners name clusters and bind the ports' addresses. */
 	if (parse_clusters(c, f[CLUSTERS].val, cfg) != 0)
+		return -1;
+	/* Route configs name clusters; http listeners name route configs. */
+	if (weft_cfgh_route_configs((struct weft_cfg_ctx *)c, f[ROUTE_CONFIGS].val, cfg) != 0)
 		return -1;
 	if (parse_listeners(c, f[LISTENERS].val, cfg) != 0)
 		return -1;
@@ -2049,4 +2082,105 @@ int weft_config_load(const char *path, struct weft_config *cfg, char *err, size_
 	rc = weft_config_parse(buf, len, path, cfg, err, errlen);
 	free(buf);
 	return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Helpers lent to the other section loaders (policy/config_yaml.h)           */
+/* ------------------------------------------------------------------------- */
+
+int weft_cfgy_fail(struct weft_cfg_ctx *y, int line, const char *path, const char *fmt, ...)
+{
+	struct ctx *c = (struct ctx *)y;
+	va_list ap;
+
+	if (c->err == NULL || c->errlen == 0)
+		return -1;
+	int n = snprintf(c->err, c->errlen, "%s:%d: %s: ", c->file, line, path);
+	if (n < 0 || (size_t)n >= c->errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+const char *weft_cfgy_file(const struct weft_cfg_ctx *y)
+{
+	return ((const struct ctx *)y)->file;
+}
+
+int weft_cfgy_line(const yaml_node_t *n)
+{
+	return line_of(n);
+}
+
+bool weft_cfgy_is_null(const yaml_node_t *n)
+{
+	return is_null(n);
+}
+
+size_t weft_cfgy_seq_len(const yaml_node_t *n)
+{
+	return seq_len(n);
+}
+
+yaml_node_t *weft_cfgy_seq_item(struct weft_cfg_ctx *y, const yaml_node_t *n, size_t i)
+{
+	return seq_item((struct ctx *)y, n, i);
+}
+
+int weft_cfgy_fields(struct weft_cfg_ctx *y, const yaml_node_t *n, const char *path, struct weft_cfgy_field *f,
+		     size_t nf)
+{
+	struct field tmp[32];
+
+	if (nf > sizeof(tmp) / sizeof(tmp[0]))
+		return weft_cfgy_fail(y, line_of(n), path, "internal: too many keys");
+	for (size_t i = 0; i < nf; i++)
+		tmp[i] = (struct field){.key = f[i].key};
+	int rc = fields((struct ctx *)y, n, path, tmp, nf);
+	for (size_t i = 0; i < nf; i++) {
+		f[i].val = tmp[i].val;
+		f[i].key_line = tmp[i].key_line;
+	}
+	return rc;
+}
+
+const char *weft_cfgy_scalar(struct weft_cfg_ctx *y, const yaml_node_t *n, const char *path, const char *what)
+{
+	return scalar((struct ctx *)y, n, path, what);
+}
+
+int weft_cfgy_u64(struct weft_cfg_ctx *y, const yaml_node_t *n, const char *path, uint64_t lo, uint64_t hi,
+		  uint64_t *out)
+{
+	return get_u64((struct ctx *)y, n, path, lo, hi, out);
+}
+
+int weft_cfgy_bool(struct weft_cfg_ctx *y, const yaml_node_t *n, const char *path, bool *out)
+{
+	return get_bool((struct ctx *)y, n, path, out);
+}
+
+const char *weft_cfgy_name(struct weft_cfg_ctx *y, const yaml_node_t *n, const char *path, const char *what)
+{
+	return get_name((struct ctx *)y, n, path, what);
+}
+
+void weft_cfgy_path_key(char *out, const char *parent, const char *key)
+{
+	path_key(out, parent, key);
+}
+
+void weft_cfgy_path_idx(char *out, const char *parent, size_t i)
+{
+	path_idx(out, parent, i);
+}
+
+const char *weft_cfgy_show(const char *s, char out[72])
+{
+	struct shown sh = show(s);
+
+	memcpy(out, sh.s, sizeof(sh.s));
+	return out;
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "policy/config_http.h"
+
 #define WEFT_CFG_MAX_PORTS 8
 #define WEFT_CFG_MAX_WORKERS 16
 #define WEFT_CFG_MAX_ADDRS 8
@@ -109,6 +111,7 @@ struct weft_admin_cfg {
 
 enum weft_listener_kind {
 	WEFT_LISTENER_TCP_PROXY, /* pipe bytes to an endpoint of a cluster */
+	WEFT_LISTENER_HTTP,      /* HTTP/1.1 proxy: every request routed by a route config */
 };
 
 /*
@@ -127,10 +130,26 @@ struct weft_listener_cfg {
 	uint32_t idle_timeout_ms;    /* no byte either way for this long: both sides reset; 0 = never */
 	uint32_t max_connections;    /* across workers; each admits ceil(max / workers) */
 	int line;
+	/* kind http (policy/config_http.c) */
+	unsigned route_config;       /* index into weft_config.http.rc */
+	uint32_t request_timeout_ms; /* time to the response head, unless the route sets timeout_ms */
 };
 
 enum weft_lb_policy {
 	WEFT_LB_ROUND_ROBIN, /* smooth weighted round robin, per worker */
+	/* HTTP clusters only (policy/lb.h; the same order as enum weft_lb_algo): */
+	WEFT_LB_LEAST_REQUEST, /* power of two choices on in-flight requests */
+	WEFT_LB_RANDOM,        /* weighted random */
+	WEFT_LB_RING_HASH,     /* consistent hashing on a ring */
+	WEFT_LB_MAGLEV,        /* Maglev lookup table */
+};
+
+/* Where ring_hash and maglev take a request's key from (hash_policy). */
+enum weft_hash_key {
+	WEFT_HASH_NONE,
+	WEFT_HASH_HEADER,
+	WEFT_HASH_COOKIE,
+	WEFT_HASH_SOURCE_IP,
 };
 
 struct weft_endpoint_cfg {
@@ -138,6 +157,7 @@ struct weft_endpoint_cfg {
 	uint16_t port;
 	uint32_t weight;
 	int line;
+	weft_cfg_str locality; /* "region/zone/subzone" in weft_config.http.str, 0: none */
 };
 
 struct weft_cluster_cfg {
@@ -146,6 +166,14 @@ struct weft_cluster_cfg {
 	unsigned first_endpoint; /* into weft_config.endpoints */
 	unsigned n_endpoints;    /* 1..WEFT_CFG_MAX_CLUSTER_ENDPOINTS */
 	int line;
+	/* Used by http listeners (policy/config_http.c); tcp_proxy balances round robin. */
+	enum weft_hash_key hash_key;
+	char hash_name[64];      /* header or cookie name */
+	uint32_t ring_min, ring_max; /* ring_hash sizes, 0: defaults */
+	uint32_t maglev_size;    /* 0: default */
+	uint32_t choice_count;   /* least_request, 0: 2 */
+	uint32_t max_idle;       /* idle upstream connections kept per endpoint and worker */
+	uint32_t pool_idle_timeout_ms; /* an idle upstream connection is closed after this */
 };
 
 enum weft_tcp_cc {
@@ -200,6 +228,7 @@ struct weft_config {
 	unsigned n_endpoints;
 	struct weft_endpoint_cfg endpoints[WEFT_CFG_MAX_ENDPOINTS]; /* clusters' endpoints, in order */
 	struct weft_tcp_cfg tcp;
+	struct weft_http_cfg http; /* route configs (policy/config_http.h) */
 };
 
 /**

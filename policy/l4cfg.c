@@ -42,7 +42,8 @@ int weft_l4_compile(const struct weft_config *cfg, struct weft_l4_table *t, char
 		const struct weft_listener_cfg *lc = &cfg->listeners[i];
 		struct weft_l4_listener *l = &t->listeners[i];
 
-		if (lc->cluster_idx >= cfg->n_clusters) {
+		/* An http listener routes per request (policy/httpcfg.h); it names no cluster. */
+		if (lc->kind != WEFT_LISTENER_HTTP && lc->cluster_idx >= cfg->n_clusters) {
 			snprintf(err, errlen, "l4: listener %s names no cluster", lc->name);
 			return -1;
 		}

@@ -14,12 +14,25 @@
 #include "policy/l4cfg.h"
 #include "policy/netcfg.h"
 
+struct weft_http_snap; /* policy/httpcfg.h */
+
 struct weft_snapshot {
 	uint64_t version;   /* 1, 2, ... in publication order */
 	uint64_t hash;      /* FNV-1a of the source text */
 	time_t applied_at;  /* wall clock, seconds */
 	struct weft_net_table net;
 	struct weft_l4_table l4;  /* listeners, clusters, endpoints */
+	struct weft_http_snap *http; /* route tables, balancers, scratches; NULL before compiled */
+	/*
+	 * Requests in flight that keep this snapshot past their iteration (an
+	 * HTTP request keeps the routes it started with): per worker, each
+	 * written only by its worker, released with a release store. The
+	 * publisher frees a replaced snapshot only when the grace period is
+	 * over and every count reads 0 (policy/mgmt/publish.c).
+	 */
+	struct {
+		uint64_t n;
+	} __attribute__((aligned(64))) refs[WEFT_CFG_MAX_WORKERS];
 };
 
 #endif

@@ -25,6 +25,7 @@
 #include "dataplane/worker.h"
 #include "drivers/port.h"
 #include "policy/admin.h"
+#include "policy/httpcfg.h"
 #include "policy/mgmt/mgmt.h"
 
 volatile sig_atomic_t weft_sig_stop;
@@ -222,6 +223,12 @@ int main(int argc, char **argv)
 		if (cfg == NULL)
 			return 1;
 		int rc = weft_config_load(validate, cfg, err, sizeof(err));
+		if (rc == 0) {
+			/* What only the compilers judge: regexes, domains, balancer tables. */
+			struct weft_http_snap *hs = NULL;
+			rc = weft_http_compile(cfg, NULL, cfg->eal.n_workers, &hs, err, sizeof(err));
+			weft_http_snap_free(hs);
+		}
 		if (rc == 0)
 			printf("%s: valid\n", validate);
 		else
@@ -270,8 +277,9 @@ int main(int argc, char **argv)
 		goto out_ports;
 	}
 	struct weft_snapshot *s = weft_mgmt_compile(&m.cfg, m.cfg_hash, err, sizeof(err));
-	if (s == NULL) {
+	if (s == NULL || weft_mgmt_compile_http(&m.pub, &m.cfg, s, err, sizeof(err)) != 0) {
 		fprintf(stderr, "weftd: %s\n", err);
+		weft_snapshot_free(s);
 		goto out_ports;
 	}
 	weft_publish(&m.pub, s);

@@ -19,6 +19,7 @@
 #include "drivers/port.h"
 #include "policy/admin.h"
 #include "policy/buf.h"
+#include "policy/httpcfg.h"
 #include "policy/mgmt/mgmt.h"
 #include "policy/stats.h"
 
@@ -54,6 +55,15 @@ struct weft_snapshot *weft_mgmt_compile(const struct weft_config *cfg, uint64_t 
 	s->hash = hash;
 	s->applied_at = time(NULL);
 	return s;
+}
+
+int weft_mgmt_compile_http(const struct weft_publisher *pub, const struct weft_config *cfg,
+			   struct weft_snapshot *s, char *err, size_t errlen)
+{
+	const struct weft_http_snap *prev = pub->slot != NULL ? pub->slot->http : NULL;
+
+	/* Scratches are cloned from the running snapshot's and grown before s is published. */
+	return weft_http_compile(cfg, prev, cfg->eal.n_workers, &s->http, err, errlen);
 }
 
 /*
@@ -122,6 +132,10 @@ int weft_mgmt_apply(struct weft_mgmt *m, const char *text, size_t len, const cha
 	struct weft_snapshot *s = weft_mgmt_compile(cfg, hash, err, errlen);
 	if (s == NULL)
 		goto out;
+	if (weft_mgmt_compile_http(&m->pub, cfg, s, err, errlen) != 0) {
+		weft_snapshot_free(s);
+		goto out;
+	}
 	/* A listener keeps its stats slot by name, so its sessions stay on one series. */
 	if (m->pub.slot != NULL)
 		weft_l4_inherit_slots(&s->l4, &m->pub.slot->l4);

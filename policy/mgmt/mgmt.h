@@ -53,6 +53,13 @@ extern volatile sig_atomic_t weft_sig_reload;
 struct weft_snapshot *weft_mgmt_compile(const struct weft_config *cfg, uint64_t hash, char *err,
 					size_t errlen);
 
+/**
+ * Compile cfg's HTTP part (route tables, balancers, per-worker scratches)
+ * into s, against the snapshot pub serves now. Returns 0 or -1 with err.
+ */
+int weft_mgmt_compile_http(const struct weft_publisher *pub, const struct weft_config *cfg,
+			   struct weft_snapshot *s, char *err, size_t errlen);
+
 /** Open the admin API; returns 0 or -1 with err. */
 int weft_mgmt_admin_open(struct weft_mgmt *m, char *err, size_t errlen);
 

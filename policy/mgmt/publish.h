@@ -26,6 +26,9 @@ struct weft_publisher {
 	const struct weft_snapshot *slot; /* what workers read; written only here */
 	uint64_t version;
 	uint64_t freed;                /* snapshots reclaimed so far (stats, tests) */
+	/* Past their grace period but still held by requests in flight (weft_snapshot.refs). */
+	struct weft_snapshot **linger;
+	unsigned n_linger, cap_linger;
 };
 
 /** Allocate the QSBR variable for n_workers and the defer queue. Returns 0 or -1 with err. */

@@ -872,8 +872,8 @@ static void test_listener_errors(void **state)
 		  "weft.yaml:12: listeners[1].name: duplicate listener name \"a\" (first at line 11)");
 	check_err(L4_BASE "  - {name: a, address: 198.18.0.1, port: 1, cluster: backend}\n",
 		  "weft.yaml:11: listeners[0].kind: required key is missing");
-	check_err(L4_BASE "  - {name: a, kind: http, address: 198.18.0.1, port: 1, cluster: backend}\n",
-		  "weft.yaml:11: listeners[0].kind: unknown listener kind \"http\" (expected tcp_proxy)");
+	check_err(L4_BASE "  - {name: a, kind: udp_proxy, address: 198.18.0.1, port: 1, cluster: backend}\n",
+		  "weft.yaml:11: listeners[0].kind: unknown listener kind \"udp_proxy\" (expected tcp_proxy or http)");
 	check_err(L4_BASE "  - {name: a, kind: tcp_proxy, port: 1, cluster: backend}\n",
 		  "weft.yaml:11: listeners[0].address: required key is missing");
 	check_err(L4_BASE "  - {name: a, kind: tcp_proxy, address: 198.18.9.9, port: 1, cluster: backend}\n",
@@ -928,8 +928,9 @@ static void test_cluster_errors(void **state)
 	check_err(CL "  - {name: a, endpoints: [{address: 198.18.0.2, port: 1}]}\n"
 		     "  - {name: a, endpoints: [{address: 198.18.0.2, port: 1}]}\n",
 		  "weft.yaml:8: clusters[1].name: duplicate cluster name \"a\" (first at line 7)");
-	check_err(CL "  - {name: a, lb_policy: least_request, endpoints: [{address: 198.18.0.2, port: 1}]}\n",
-		  "weft.yaml:7: clusters[0].lb_policy: unknown load-balancing policy \"least_request\" (expected round_robin)");
+	check_err(CL "  - {name: a, lb_policy: least_conn, endpoints: [{address: 198.18.0.2, port: 1}]}\n",
+		  "weft.yaml:7: clusters[0].lb_policy: unknown load-balancing policy \"least_conn\" (expected "
+		  "round_robin, least_request, random, ring_hash or maglev)");
 	check_err(CL "  - {name: a}\n", "weft.yaml:7: clusters[0].endpoints: required key is missing");
 	check_err(CL "  - {name: a, endpoints: []}\n", "weft.yaml:7: clusters[0].endpoints: at least one endpoint is required");
 	check_err(CL "  - name: a\n    endpoints:\n", "weft.yaml:8: clusters[0].endpoints: at least one endpoint is required");
