@@ -121,17 +121,15 @@ bool h1_authority_valid(const char *s, size_t n, bool allow_empty_host, size_t *
 			return false;
 		i++;
 	} else {
-		while (i < n && u[i] != ':') {
-			if (u[i] == '%') {
-				/* RFC 3986 2.1: pct-encoded = "%" HEXDIG HEXDIG */
-				if (n - i < 3 || !h1_is(u[i + 1], H1_C_HEX) || !h1_is(u[i + 2], H1_C_HEX))
-					return false;
-				i += 3;
-				continue;
-			}
-			if (!h1_is(u[i], H1_C_REGNAME))
+		for (;;) {
+			while (i < n && h1_is(u[i], H1_C_REGNAME))
+				i++;
+			if (i >= n || u[i] != '%')
+				break;
+			/* RFC 3986 2.1: pct-encoded = "%" HEXDIG HEXDIG */
+			if (n - i < 3 || !h1_is(u[i + 1], H1_C_HEX) || !h1_is(u[i + 2], H1_C_HEX))
 				return false;
-			i++;
+			i += 3;
 		}
 		if (i == 0 && !allow_empty_host)
 			return false;
