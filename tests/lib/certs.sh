@@ -81,6 +81,7 @@ leaf() {
 	ossl req -new -key "$name.key" -out "$name.csr" -subj "$subj" -addext "subjectAltName=$san"
 	local dates=(-days 825)
 	[ $# -gt 0 ] && dates=("$@")
+	openssl rand -hex 16 | sed 's/^[89a-f]/7/' >"$ca.db/serial" # 127 random bits, positive
 	ossl ca -batch -config "$ca.cnf" -extensions leaf -notext "${dates[@]}" \
 		-in "$name.csr" -out "$name.pem"
 	rm -f "$name.csr"

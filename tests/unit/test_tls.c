@@ -24,6 +24,7 @@
 #include "dataplane/tls/x509.h"
 #include "policy/identity.h"
 #include "tests/unit/tls_harness.h"
+#include "tests/unit/tls_sockserver.h"
 
 #define TD "spiffe://weft.test"
 
@@ -1357,6 +1358,131 @@ static void test_inline_pem(void **state)
 	assert_string_equal(ctx_err(&p), "admin:cert: certificate 1: no END CERTIFICATE line");
 }
 
+/* ------------------------------------------- interop: openssl s_client */
+
+/* Runs openssl s_client against port; returns its whole output (static). */
+static const char *s_client(uint16_t port, const char *args)
+{
+	static char out[16384];
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd),
+		 "echo GET | timeout 10 openssl s_client -connect 127.0.0.1:%u -ign_eof -CAfile %s %s 2>&1", port,
+		 th_path(certs, "ca.pem"), args);
+	FILE *f = popen(cmd, "r");
+	assert_non_null(f);
+	size_t n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	pclose(f);
+	return out;
+}
+
+static bool has(const char *out, const char *what)
+{
+	if (strstr(out, what) != NULL)
+		return true;
+	print_message("# no '%s' in:\n%s\n", what, out);
+	return false;
+}
+
+static void test_interop_openssl(void **state)
+{
+	(void)state;
+	if (system("command -v openssl >/dev/null 2>&1") != 0)
+		skip();
+	char err[256];
+	struct tls_ticket_keyring *ring = tls_ticket_keyring_new(3600, err, sizeof(err));
+	struct tls_ctx_params sp;
+	th_server_params(&sp, certs, "server-ec.pem", "server-ec.key");
+	th_add_cert(&sp, certs, "server-rsa.pem", "server-rsa.key");
+	sp.alpn = "h2,http/1.1";
+	sp.tickets = ring;
+	struct tls_ctx *ctx = ctx_ok(&sp);
+	uint16_t port = 0;
+	struct sockserver *srv = sockserver_start(ctx, &port);
+	assert_non_null(srv);
+	char sess[600];
+	snprintf(sess, sizeof(sess), "%s", th_path(certs, "s_client.sess"));
+	char args[1024];
+	const char *o;
+
+	/* TLS 1.3, SNI, ALPN; the server's view comes back in the body */
+	o = s_client(port, "-servername api.weft.test -alpn http/1.1,h2 -verify_return_error");
+	assert_true(has(o, "Protocol  : TLSv1.3"));
+	assert_true(has(o, "ALPN protocol: h2"));
+	assert_true(has(o, "Verify return code: 0 (ok)"));
+	assert_true(has(o, "weft version=TLSv1.3 cipher=TLS13-AES128-GCM-SHA256 alpn=h2 sni=api.weft.test resumed=0"));
+
+	/* SNI picks the RSA certificate */
+	o = s_client(port, "-servername rsa.weft.test -verify_return_error");
+	assert_true(has(o, "CN = rsa.weft.test"));
+	assert_true(has(o, "Peer signature type: RSA-PSS"));
+
+	/* TLS 1.2: ECDHE + AES-GCM; resumption with a ticket, both versions */
+	for (int v = 0; v < 2; v++) {
+		const char *ver = v ? "-tls1_2" : "-tls1_3";
+		snprintf(args, sizeof(args), "%s -servername api.weft.test -sess_out %s", ver, sess);
+		o = s_client(port, args);
+		assert_true(has(o, v ? "Protocol  : TLSv1.2" : "Protocol  : TLSv1.3"));
+		if (v)
+			assert_true(has(o, "Cipher is ECDHE-ECDSA-AES128-GCM-SHA256"));
+		snprintf(args, sizeof(args), "%s -servername api.weft.test -sess_in %s", ver, sess);
+		o = s_client(port, args);
+		assert_true(has(o, "Reused,"));
+		assert_true(has(o, "resumed=1"));
+	}
+
+	/* what weft refuses: old versions, CBC, RSA key exchange */
+	static const char *const refused[] = {
+		"-tls1_1 -cipher DEFAULT@SECLEVEL=0",
+		"-tls1 -cipher DEFAULT@SECLEVEL=0",
+		"-tls1_2 -cipher AES128-SHA256:AES256-SHA",
+		"-tls1_2 -cipher AES128-GCM-SHA256:AES256-GCM-SHA384",
+		"-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA",
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		o = s_client(port, refused[i]);
+		if (strstr(o, "weft version=") != NULL)
+			fail_msg("accepted '%s':\n%s", refused[i], o);
+	}
+	sockserver_stop(srv);
+	tls_ctx_unref(ctx);
+	tls_ticket_keyring_free(ring);
+}
+
+static void test_interop_openssl_mtls(void **state)
+{
+	(void)state;
+	if (system("command -v openssl >/dev/null 2>&1") != 0)
+		skip();
+	struct tls_ctx *ctx = mtls_server(TLS_VERIFY_REQUIRE, TLS_V12_V13, true);
+	uint16_t port = 0;
+	struct sockserver *srv = sockserver_start(ctx, &port);
+	assert_non_null(srv);
+	char args[1024];
+	for (int v = 0; v < 2; v++) {
+		const char *ver = v ? "-tls1_2" : "-tls1_3";
+		snprintf(args, sizeof(args), "%s -servername api.weft.test -cert %s -key %s", ver,
+			 th_path(certs, "client.pem"), th_path(certs, "client.key"));
+		const char *o = s_client(port, args);
+		assert_true(has(o, "principal=" TD "/ns/web/sa/frontend"));
+		assert_true(has(o, "xfcc=By=" TD "/ns/default/sa/api;Hash="));
+
+		unsigned before = sockserver_failures(srv, NULL, 0);
+		snprintf(args, sizeof(args), "%s -servername api.weft.test -cert %s -key %s", ver,
+			 th_path(certs, "revoked.pem"), th_path(certs, "revoked.key"));
+		o = s_client(port, args);
+		assert_null(strstr(o, "weft version="));
+		snprintf(args, sizeof(args), "%s -servername api.weft.test", ver);
+		o = s_client(port, args);
+		assert_null(strstr(o, "weft version="));
+		char last[256];
+		assert_int_equal(sockserver_failures(srv, last, sizeof(last)), before + 2);
+		assert_non_null(strstr(last, "tls_peer_cert_missing"));
+	}
+	sockserver_stop(srv);
+	tls_ctx_unref(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1391,6 +1517,8 @@ int main(void)
 		cmocka_unit_test(test_load_refusals),
 		cmocka_unit_test(test_rotation_keeps_old_context),
 		cmocka_unit_test(test_inline_pem),
+		cmocka_unit_test(test_interop_openssl),
+		cmocka_unit_test(test_interop_openssl_mtls),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
