@@ -448,6 +448,8 @@ void tcp_conn_reset(struct weft_worker *w, struct tcp_conn *c)
 
 	if (c->flags & CF_DEAD)
 		return;
+	/* CLOSED first: a tcp_abort() or tcp_close() from the callback must not answer with an RST. */
+	tcp_set_state(st, c, TCP_CLOSED);
 	if ((c->flags & CF_ATTACHED) && !(c->flags & CF_ORPHAN) && c->fn) {
 		tcp_event_fn fn = c->fn;
 		/* Buffered data is gone with the connection (RFC 9293 3.10.7.4, RST). */

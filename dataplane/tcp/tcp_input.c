@@ -34,7 +34,10 @@ static void chain_fix(struct rte_mbuf *m)
 	m->nb_segs = n;
 }
 
-/* Remove n bytes from the front of chain m; returns the new head (NULL if nothing is left). */
+/*
+ * Remove n bytes from the front of chain m; returns the new head (NULL if
+ * nothing is left). Segments emptied are freed; the chain stays the caller's.
+ */
 static struct rte_mbuf *chain_adj(struct rte_mbuf *m, uint32_t n)
 {
 	while (m && n > 0) {
@@ -55,7 +58,7 @@ static struct rte_mbuf *chain_adj(struct rte_mbuf *m, uint32_t n)
 	return m;
 }
 
-/* Keep the first keep bytes of chain m (keep > 0). */
+/* Keep the first keep bytes of chain m (keep > 0); the rest is freed. m stays the caller's. */
 static void chain_cut(struct rte_mbuf *m, uint32_t keep)
 {
 	struct rte_mbuf *s = m;
@@ -234,6 +237,11 @@ static void post_established(struct tcp_stack *st, struct tcp_conn *c)
 }
 
 /*
+ * A SYN for no connection (RFC 9293 3.10.7.2, LISTEN): ask the accept hook,
+ * then answer from the backlog or with a cookie. Takes ownership of m.
+ * min_iss (when has_min) is a floor for our ISS, for TIME-WAIT reuse.
+ */
+/*
  * Ask the accept hook. WEFT_DROP_MAX means accepted; anything else is the
  * reason to count for the refusal: the one the hook names (a positive enum
  * weft_drop), or tcp_no_listener.
@@ -318,13 +326,15 @@ static void listen_input(struct weft_worker *w, uint16_t port, const struct tcp_
 	tcp_timer_set(st, c, TCP_T_RTX, c->rto_ms);
 }
 
+/* Takes ownership of m. */
 static void conn_input(struct weft_worker *w, struct tcp_conn *c, struct tcp_seg *s, struct rte_mbuf *m);
 
 /*
  * The final ACK of a handshake we answered with a cookie (RFC 4987 3.6):
  * rebuild the connection from the cookie, the echoed timestamp and the
  * accept hook, then process the segment as an established connection would.
- * Returns false when the ACK carries no valid cookie (m untouched).
+ * Returns false when the ACK carries no valid cookie (m untouched, still
+ * the caller's); true when it took ownership of m.
  */
 static bool cookie_input(struct weft_worker *w, uint16_t port, const struct tcp_endpoints *ep, struct tcp_seg *s,
 			 struct rte_mbuf *m)
@@ -389,6 +399,7 @@ static bool cookie_input(struct weft_worker *w, uint16_t port, const struct tcp_
 	return true;
 }
 
+/* A segment matching no connection. Takes ownership of m. */
 static void no_conn_input(struct weft_worker *w, uint16_t port, const struct tcp_endpoints *ep, struct tcp_seg *s,
 			  struct rte_mbuf *m)
 {
@@ -419,6 +430,7 @@ static void no_conn_input(struct weft_worker *w, uint16_t port, const struct tcp
 
 /* ---- SYN-SENT (RFC 9293 3.10.7.3) ---- */
 
+/* Takes ownership of m. */
 static void syn_sent_input(struct weft_worker *w, struct tcp_conn *c, struct tcp_seg *s, struct rte_mbuf *m)
 {
 	struct tcp_stack *st = tcp_st(w);
@@ -453,6 +465,9 @@ static void syn_sent_input(struct weft_worker *w, struct tcp_conn *c, struct tcp
 	/* Fourth: the SYN. */
 	c->irs = s->seq;
 	c->rcv_nxt = s->seq + 1;
+	c->last_ack_sent = c->rcv_nxt;
+	/* Our SYN offered its (unscaled) window before RCV.NXT was known: anchor that edge now. */
+	c->rcv_adv = c->rcv_nxt + (c->rcvbuf > 65535 ? 65535 : c->rcvbuf);
 	negotiate(st, c, &s->opt, true);
 	c->snd_wnd = s->wnd; /* unscaled in a SYN (RFC 7323 2.2) */
 	c->max_snd_wnd = c->snd_wnd;
@@ -578,7 +593,8 @@ static void enter_recovery(struct weft_worker *w, struct tcp_conn *c)
 
 /*
  * Fifth step, the ACK field, for ESTABLISHED and later states. Returns
- * false when the segment must be dropped (already counted and freed).
+ * false when the segment must be dropped: m is then already counted and
+ * freed. On true, m is still the caller's.
  */
 static bool ack_input(struct weft_worker *w, struct tcp_conn *c, const struct tcp_seg *s, struct rte_mbuf *m)
 {
@@ -728,7 +744,10 @@ static bool ack_input(struct weft_worker *w, struct tcp_conn *c, const struct tc
 	return true;
 }
 
-/* Append an in-order segment to the receive queue, copying runts into the tail to bound mbufs. */
+/*
+ * Append an in-order segment to the receive queue, copying runts into the
+ * tail to bound mbufs. Takes ownership of m (len payload bytes).
+ */
 static void rcvq_append(struct tcp_conn *c, struct rte_mbuf *m, uint32_t len)
 {
 	struct tcp_q *q = &c->rcvq;
@@ -959,6 +978,10 @@ static bool time_wait_reusable(const struct tcp_conn *c, const struct tcp_seg *s
 	return seq_gt(s->seq, c->rcv_nxt);
 }
 
+/*
+ * A segment for connection c, m holding its payload (possibly empty) at the
+ * data offset. Takes ownership of m.
+ */
 static void conn_input(struct weft_worker *w, struct tcp_conn *c, struct tcp_seg *s, struct rte_mbuf *m)
 {
 	struct tcp_stack *st = tcp_st(w);
@@ -1026,8 +1049,15 @@ static void conn_input(struct weft_worker *w, struct tcp_conn *c, struct tcp_seg
 	wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	{
 		bool ok;
+		/*
+		 * A segment without text may sit exactly at the right edge, as
+		 * Linux accepts: a peer whose data filled our window sends its
+		 * ACKs with SEQ = SND.NXT = RCV.NXT + RCV.WND. The strict bound of
+		 * the table drops them, and two such peers that both lost data
+		 * deadlock, each discarding the ACKs that would free the other.
+		 */
 		if (seglen == 0)
-			ok = wnd == 0 ? seq == c->rcv_nxt : seq_ge(seq, c->rcv_nxt) && seq_lt(seq, c->rcv_nxt + wnd);
+			ok = seq_ge(seq, c->rcv_nxt) && seq_le(seq, c->rcv_nxt + wnd);
 		else if (wnd == 0)
 			ok = false;
 		else

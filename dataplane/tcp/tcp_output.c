@@ -502,7 +502,9 @@ void tcp_retransmit_head(struct weft_worker *w, struct tcp_conn *c)
 	uint8_t flags = TCP_ACK;
 
 	if (seq_lt(seq, data_end(c))) {
-		len = data_end(c) - seq;
+		/* What was sent, no further: new data goes through send_new() and SND.MAX. */
+		uint32_t sent_end = fin_sent(c) ? c->fin_seq : c->snd_max;
+		len = seq_lt(seq, sent_end) ? seq_min(sent_end, data_end(c)) - seq : 0;
 		if (len > c->mss)
 			len = c->mss;
 	}

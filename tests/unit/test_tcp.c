@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include <rte_random.h>
 #include <rte_thash.h>
 
 #include "dataplane/tcp/tcp_priv.h"
@@ -1880,6 +1881,397 @@ static void test_stat_names(void **state)
 	assert_string_equal(tcp_state_name(TCP_TIME_WAIT), "time_wait");
 }
 
+
+/* ---- regressions found by the lossy-wire runs ---- */
+
+/* Active open to a peer whose ISN lies half the sequence space from zero: its data must be in our window. */
+static void test_active_open_peer_isn_far(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {.port = 8080, .ws = true, .wscale = 2, .seq = 0x7ffe0000u};
+
+	(void)state;
+	th_active_open(h, &p);
+	p.app->auto_read = true;
+	th_peer_send(h, &p, F_ACK, "data", 4);
+	assert_int_equal(p.app->rx_len, 4);
+	th_peer_send(h, &p, F_FIN | F_ACK, NULL, 0);
+	assert_int_equal(pop(h)->ack, p.seq);
+	assert_int_equal(p.app->ev[TCP_EV_PEER_CLOSED], 1);
+	th_free(h);
+}
+
+/*
+ * A pure ACK at exactly RCV.NXT + RCV.WND (the peer filled our window with
+ * data we have not all received yet) still carries its acknowledgment.
+ */
+static void test_ack_at_right_window_edge(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {0};
+
+	(void)state;
+	h->accept_tmpl.rcvbuf = 4000;
+	th_passive_open(h, &p);
+	assert_int_equal(tcp_send(h->w, p.c, "abcdef", 6), 6);
+	th_drain(h);
+	struct th_seg s;
+	th_peer_seg(&p, &s, F_ACK, NULL, 0);
+	s.seq = p.seq + 4000;
+	s.ack = p.ack + 6;
+	th_in(h, &s);
+	th_none(h);
+	struct tcp_conn_info ci;
+	tcp_conn_info(p.c, &ci);
+	assert_int_equal(ci.flight, 0);
+	assert_int_equal(th_drop(h, WEFT_DROP_TCP_OUT_OF_WINDOW), 0);
+	th_free(h);
+}
+
+/* A retransmission never runs past SND.MAX into data queued after it. */
+static void test_retransmit_stops_at_snd_max(void **state)
+{
+	struct tcp_params prm;
+	th_params(&prm);
+	prm.cc = TCP_CC_NEWRENO;
+	struct th *h = th_new(&prm, 1);
+	const uint32_t mss = 1460;
+	/* The peer's window ends exactly after the data sent first. */
+	struct th_peer p = {.wnd = 9 * 1460 + 500};
+	static uint8_t buf[20000];
+
+	(void)state;
+	th_passive_open(h, &p);
+	uint32_t base = p.ack;
+	/* Nine full segments and a 500-byte one fill the window... */
+	assert_int_equal(tcp_send(h->w, p.c, buf, 9 * mss + 500), 9 * mss + 500);
+	for (unsigned i = 0; i < 10; i++)
+		pop(h);
+	/* ...more data waits behind it. */
+	assert_int_equal(tcp_send(h->w, p.c, buf, 5000), 5000);
+	th_none(h);
+	/* Segment 0 arrives, 1 is lost; the right edge does not move. */
+	p.ack = base + mss;
+	p.wnd = 8 * mss + 500;
+	for (unsigned i = 0; i < 4; i++)
+		th_peer_send(h, &p, F_ACK, NULL, 0);
+	assert_int_equal(pop(h)->seq, base + mss); /* fast retransmit */
+	th_none(h);
+	/* Partial ACK up to the short segment: resend exactly its 500 bytes. */
+	p.ack = base + 9 * mss;
+	p.wnd = 500;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	struct th_out *o = pop(h);
+	assert_int_equal(o->seq, base + 9 * mss);
+	assert_int_equal(o->len, 500);
+	th_none(h);
+	th_free(h);
+}
+
+/* ---- two stacks over a lossy wire ---- */
+
+/*
+ * Worker 0 and worker 1 each run a stack; what one sends is delivered to
+ * the other after a delay with jitter (hence reordering), some of it lost
+ * or duplicated. Both own 198.18.0.1, so a packet crosses the wire with its
+ * addresses mirrored: worker 0's connection to 198.18.0.2:80 meets worker
+ * 1's listener. The pseudo-header checksum does not care about the order of
+ * the addresses.
+ */
+#define WIRE_MAX 8192
+struct wire_pkt {
+	struct rte_mbuf *m;
+	unsigned to;
+	uint64_t at;
+};
+static struct {
+	struct wire_pkt q[WIRE_MAX];
+	unsigned n;
+	uint64_t rng;
+	unsigned loss_pct10, dup_pct10; /* per mille */
+	unsigned delay_ms, jitter_ms;
+	uint64_t sent, lost;
+} wire;
+
+struct side {
+	struct tcp_conn *c;
+	size_t to_send, sent, recvd;
+	bool shut, peer_closed, closed, reset;
+	uint8_t buf[65536];
+};
+static struct side sides[2];
+
+/* splitmix64: well mixed from the first draw, even for small seeds. */
+static uint32_t wire_rand(void)
+{
+	uint64_t z = (wire.rng += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (uint32_t)((z ^ (z >> 31)) >> 32);
+}
+
+static void wire_push(struct rte_mbuf *m, unsigned to, uint64_t now_ms)
+{
+	if (wire.n == WIRE_MAX) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	wire.q[wire.n++] = (struct wire_pkt){m, to, now_ms + wire.delay_ms + (wire.jitter_ms ? wire_rand() % wire.jitter_ms : 0)};
+}
+
+static void wire_out(struct weft_worker *w, uint16_t port, struct rte_mbuf *m, uint8_t af)
+{
+	uint64_t now = w->now / (TH_HZ / 1000);
+	(void)port;
+	(void)af;
+	wire.sent++;
+	if (getenv("TCP_WIRE_TRACE")) {
+		const uint8_t *t = rte_pktmbuf_mtod_offset(m, const uint8_t *, 20);
+		fprintf(stderr, "%llu w%u %s%s%s%s seq %u ack %u win %u len %u\n", (unsigned long long)now, w->id,
+			t[13] & 2 ? "S" : "", t[13] & 1 ? "F" : "", t[13] & 4 ? "R" : "", t[13] & 16 ? "." : "",
+			ntohl(*(const uint32_t *)(t + 4)), ntohl(*(const uint32_t *)(t + 8)), (unsigned)(t[14] << 8 | t[15]),
+			rte_pktmbuf_pkt_len(m) - 20 - (t[12] >> 4) * 4);
+	}
+	if (wire_rand() % 1000 < wire.loss_pct10) {
+		wire.lost++;
+		if (getenv("TCP_WIRE_TRACE"))
+			fprintf(stderr, "   lost\n");
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (wire_rand() % 1000 < wire.dup_pct10) {
+		struct rte_mbuf *d = rte_pktmbuf_clone(m, th_pool);
+		if (d)
+			wire_push(d, w->id ^ 1, now);
+	}
+	wire_push(m, w->id ^ 1, now);
+}
+
+static void side_pump(struct weft_worker *w, struct side *sd)
+{
+	while (sd->c && sd->sent < sd->to_send) {
+		size_t n = sd->to_send - sd->sent;
+		if (n > sizeof(sd->buf))
+			n = sizeof(sd->buf);
+		th_pattern(sd->buf, n, sd->sent);
+		int k = tcp_send(w, sd->c, sd->buf, n);
+		assert_true(k >= 0);
+		sd->sent += (size_t)k;
+		if ((size_t)k < n)
+			return; /* WRITABLE follows */
+	}
+	if (sd->c && !sd->shut && sd->sent == sd->to_send) {
+		sd->shut = true;
+		tcp_shutdown(w, sd->c);
+	}
+}
+
+static void side_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_event ev, void *user)
+{
+	struct side *sd = user;
+	size_t n;
+
+	(void)c;
+	switch (ev) {
+	case TCP_EV_ESTABLISHED:
+	case TCP_EV_WRITABLE:
+		side_pump(w, sd);
+		break;
+	case TCP_EV_READABLE:
+		/* Alternate zero-copy and copying reads. */
+		if (sd->recvd & 1) {
+			while ((n = tcp_recv_copy(w, c, sd->buf, sizeof(sd->buf))) > 0) {
+				assert_true(th_check_pattern(sd->buf, n, sd->recvd));
+				sd->recvd += n;
+			}
+		} else {
+			struct rte_mbuf *m;
+			while ((m = tcp_recv(w, c, 40000)) != NULL) {
+				uint32_t len = rte_pktmbuf_pkt_len(m);
+				const uint8_t *p = rte_pktmbuf_read(m, 0, len, sd->buf);
+				assert_non_null(p);
+				assert_true(th_check_pattern(p, len, sd->recvd));
+				sd->recvd += len;
+				rte_pktmbuf_free(m);
+			}
+		}
+		break;
+	case TCP_EV_PEER_CLOSED:
+		sd->peer_closed = true;
+		break;
+	case TCP_EV_CLOSED:
+		sd->closed = true;
+		sd->c = NULL;
+		break;
+	case TCP_EV_RESET: {
+		struct tcp_conn_info ci;
+		tcp_conn_info(c, &ci);
+		fprintf(stderr, "RESET side %d now %llu state %d sent %zu recvd %zu flight %u snd_wnd %u cwnd %u rto %u rtx %u\n", (int)(sd - sides),
+			(unsigned long long)(w->now / 1000000), ci.state, sd->sent, sd->recvd, ci.flight, ci.snd_wnd, ci.cwnd, ci.rto_ms, ci.retransmits);
+		sd->reset = true;}
+		sd->c = NULL;
+		break;
+	}
+}
+
+static int side_accept(struct weft_worker *w, const struct tcp_endpoints *ep, struct tcp_accept *out)
+{
+	(void)w;
+	(void)ep;
+	out->fn = side_event;
+	out->user = &sides[1];
+	return 0;
+}
+
+static void side_established_hook(struct weft_worker *w, struct tcp_conn *c, enum tcp_event ev, void *user)
+{
+	struct side *sd = user;
+	if (ev == TCP_EV_ESTABLISHED)
+		sd->c = c;
+	side_event(w, c, ev, user);
+}
+
+static int side_accept_bind(struct weft_worker *w, const struct tcp_endpoints *ep, struct tcp_accept *out)
+{
+	side_accept(w, ep, out);
+	out->fn = side_established_hook;
+	return 0;
+}
+
+static void run_wire(const struct tcp_params *prm, unsigned loss, unsigned dup, unsigned jitter, size_t up,
+		     size_t down, uint64_t seed)
+{
+	struct weft_ip dst = {.af = 4};
+	int err;
+
+	/* Deterministic secrets, ISNs and ports: a failing seed reproduces. */
+	rte_srand(seed);
+	struct th *h = th_new(prm, 2);
+	memset(&wire, 0, sizeof(wire));
+	memset(sides, 0, sizeof(sides));
+	wire.rng = seed;
+	wire.loss_pct10 = loss;
+	wire.dup_pct10 = dup;
+	wire.delay_ms = 5;
+	wire.jitter_ms = jitter;
+	for (unsigned k = 0; k < 2; k++)
+		tcp_set_output(&h->workers[k], wire_out);
+	tcp_set_accept(&h->workers[1], side_accept_bind);
+	sides[0].to_send = up;
+	sides[1].to_send = down;
+	inet_pton(AF_INET, "198.18.0.2", &dst.v4);
+	sides[0].c = tcp_connect(&h->workers[0], &dst, 80, side_event, &sides[0], &err);
+	assert_non_null(sides[0].c);
+
+	static struct wire_pkt due[WIRE_MAX];
+	uint64_t ms;
+	for (ms = 0; ms < 600000; ms++) {
+		uint64_t now = h->w->now / (TH_HZ / 1000);
+		/* Due packets leave in the order they were sent; jitter alone reorders. */
+		unsigned nd = 0, keep = 0;
+		for (unsigned i = 0; i < wire.n; i++) {
+			if (wire.q[i].at > now)
+				wire.q[keep++] = wire.q[i];
+			else
+				due[nd++] = wire.q[i];
+		}
+		wire.n = keep;
+		for (unsigned i = 0; i < nd; i++) {
+			struct wire_pkt pk = due[i];
+			struct weft_ip src = {.af = 4}, loc = {.af = 4};
+			inet_pton(AF_INET, "198.18.0.2", &src.v4);
+			inet_pton(AF_INET, "198.18.0.1", &loc.v4);
+			rte_pktmbuf_adj(pk.m, 20);
+			tcp_input(&h->workers[pk.to], 0, pk.m, &src, &loc);
+		}
+		if (sides[0].closed && sides[1].closed && wire.n == 0)
+			break;
+		assert_false(sides[0].reset || sides[1].reset);
+		th_advance(h, 1);
+	}
+	assert_true(sides[0].closed && sides[1].closed);
+	if (getenv("TCP_WIRE_VERBOSE")) {
+		const struct tcp_stats *a = tcp_stack_stats(&h->workers[0]), *b = tcp_stack_stats(&h->workers[1]);
+		fprintf(stderr, "wire: %llu ms, %llu pkts, %llu lost; rtx %llu/%llu rto %llu/%llu sackrec %llu/%llu nrrec %llu/%llu ooo_drops %llu/%llu\n",
+			(unsigned long long)ms, (unsigned long long)wire.sent, (unsigned long long)wire.lost,
+			(unsigned long long)a->retransmits, (unsigned long long)b->retransmits, (unsigned long long)a->rto_fires,
+			(unsigned long long)b->rto_fires, (unsigned long long)a->sack_recoveries,
+			(unsigned long long)b->sack_recoveries, (unsigned long long)a->newreno_recoveries,
+			(unsigned long long)b->newreno_recoveries, (unsigned long long)a->ooo_drops, (unsigned long long)b->ooo_drops);
+	}
+	assert_int_equal(sides[1].recvd, up);
+	assert_int_equal(sides[0].recvd, down);
+	/* TIME_WAIT runs out on whichever side closed first; then nothing is left. */
+	th_advance(h, (prm ? prm->time_wait_ms : 10000) + 1000);
+	assert_int_equal(wire.n, 0);
+	for (unsigned k = 0; k < 2; k++) {
+		const struct tcp_stats *st = tcp_stack_stats(&h->workers[k]);
+		for (unsigned s2 = 0; s2 < TCP_STATE_MAX; s2++)
+			assert_int_equal(st->state[s2], 0);
+	}
+	if (!loss && !jitter)
+		assert_int_equal(tcp_stack_stats(&h->workers[0])->retransmits + tcp_stack_stats(&h->workers[1])->retransmits, 0);
+	th_free(h);
+}
+
+/* TCP_WIRE_SEEDS=n runs n extra randomized rounds (not part of the regular suite). */
+static void test_wire_seeds(void **state)
+{
+	const char *e = getenv("TCP_WIRE_SEEDS");
+	const char *f = getenv("TCP_WIRE_FROM");
+	unsigned n = e ? (unsigned)atoi(e) : 0;
+	(void)state;
+	for (unsigned i = f ? (unsigned)atoi(f) : 1; i <= n; i++) {
+		if (getenv("TCP_WIRE_VERBOSE"))
+			fprintf(stderr, "seed %u\n", i);
+		struct tcp_params prm;
+		th_params(&prm);
+		prm.cc = (i & 1) ? TCP_CC_NEWRENO : TCP_CC_CUBIC;
+		prm.opt_sack = (i & 2) != 0;
+		prm.opt_ts = (i & 4) != 0;
+		prm.opt_wscale = (i & 8) != 0;
+		if (i & 16)
+			prm.sndbuf = prm.rcvbuf = 16384;
+		prm.ooo_max_segs = (i & 32) ? 4 : 64;
+		prm.max_retries = 15; /* at 12% loss, 8 losses in a row do happen over thousands of rounds */
+		/* TIME_WAIT must outlast the peer's FIN retransmissions, or a lost last ACK ends in RST. */
+		prm.time_wait_ms = 60000;
+		run_wire(&prm, (i * 7) % 120, (i * 3) % 30, i % 12, (i % 5 + 1) * 100000, (i % 3) * 70000, i);
+	}
+}
+
+static void test_wire_clean(void **state)
+{
+	(void)state;
+	run_wire(NULL, 0, 0, 0, 3 << 20, 1 << 20, 1);
+}
+
+static void test_wire_lossy_sack_cubic(void **state)
+{
+	(void)state;
+	run_wire(NULL, 20, 5, 4, 2 << 20, 1 << 20, 0x1234567);
+}
+
+static void test_wire_lossy_newreno_no_options(void **state)
+{
+	struct tcp_params prm;
+	(void)state;
+	th_params(&prm);
+	prm.cc = TCP_CC_NEWRENO;
+	prm.opt_sack = prm.opt_ts = prm.opt_wscale = false;
+	run_wire(&prm, 20, 5, 4, 1 << 20, 512 << 10, 0xabcdef);
+}
+
+static void test_wire_heavy_loss_small_buffers(void **state)
+{
+	struct tcp_params prm;
+	(void)state;
+	th_params(&prm);
+	prm.sndbuf = prm.rcvbuf = 16384;
+	prm.ooo_max_segs = 4;
+	run_wire(&prm, 80, 20, 10, 512 << 10, 256 << 10, 42);
+}
+
 int main(void)
 {
 	/* TCP_TEST=pattern runs the matching tests only. */
@@ -1948,6 +2340,14 @@ int main(void)
 		cmocka_unit_test(test_source_port_lands_on_worker),
 		cmocka_unit_test(test_linear_tx_port),
 		cmocka_unit_test(test_stat_names),
+		cmocka_unit_test(test_active_open_peer_isn_far),
+		cmocka_unit_test(test_ack_at_right_window_edge),
+		cmocka_unit_test(test_retransmit_stops_at_snd_max),
+		cmocka_unit_test(test_wire_clean),
+		cmocka_unit_test(test_wire_lossy_sack_cubic),
+		cmocka_unit_test(test_wire_lossy_newreno_no_options),
+		cmocka_unit_test(test_wire_heavy_loss_small_buffers),
+		cmocka_unit_test(test_wire_seeds),
 	};
 	return cmocka_run_group_tests_name("tcp", tests, th_group_setup, th_group_teardown);
 }
