@@ -330,7 +330,8 @@ struct tls_conn_opts {
  * A connection in its handshake. Takes a reference on ctx.
  *
  * @param opts  NULL for queue mode with defaults
- * @return the connection, or NULL (no memory; counted as tls_no_memory)
+ * @return the connection, or NULL: no memory (counted as tls_no_memory), or
+ *         opts->server_name is not a host name (counted as tls_internal)
  */
 struct tls_conn *tls_conn_new(struct tls_worker *w, struct tls_ctx *ctx, const struct tls_conn_opts *opts);
 

@@ -30,6 +30,15 @@
  *   state, and the cache is global with a mutex per row). Clients keep it
  *   on, because wolfSSL_set_session() refuses sessions when it is off.
  *
+ * - wolfSSL 5.5.4 quirks handled here: its TLS 1.3 server opens a ticket
+ *   once per cipher suite it tries and wipes it each time (ticket_cb keeps
+ *   the first answer); it accepts only RET_OK from the ticket callback in
+ *   TLS 1.3; its TLS 1.2 client cannot tell that a server refused its
+ *   ticket (RFC 5077 3.4) and fails on the full handshake that follows,
+ *   which weft names TLS_ERR_RESUME_REFUSED so the caller can reconnect
+ *   without the session; its TLS 1.2 server sends no alert when a required
+ *   client certificate is missing (RFC 5246 7.4.6 allows that).
+ *
  * - Writes never leave a half-sent record inside wolfSSL: tls_write()
  *   encrypts a record only when the output queue has room for all of it,
  *   so application data is never retried with wolfSSL's "same buffer
@@ -362,8 +371,9 @@ struct tls_conn {
 	bool shutdown_sent;
 	bool resumed;
 	bool tried_resume; /* client: a session was offered */
-	const void *tk_seen; /* server: the ticket last opened, and the answer */
+	const void *tk_seen; /* server: the ticket last opened, the answer, the plaintext */
 	int tk_seen_len, tk_ret, tk_out_len;
+	uint8_t *tk_plain;
 	enum tls_err err;
 	size_t wpending;  /* plaintext of a record wolfSSL holds half-sent (see file comment) */
 	struct bq in, out;
@@ -830,6 +840,16 @@ static size_t ticket_aad(uint8_t *aad, const uint8_t *name, const uint8_t *iv, c
 	return 80;
 }
 
+/* The opened ticket holds the resumption secret: wipe it. */
+static void clear_plain(struct tls_conn *c)
+{
+	if (c->tk_plain != NULL) {
+		explicit_bzero(c->tk_plain, (size_t)c->tk_out_len);
+		free(c->tk_plain);
+		c->tk_plain = NULL;
+	}
+}
+
 static int ticket_cb(WOLFSSL *ssl, unsigned char key_name[WOLFSSL_TICKET_NAME_SZ],
 		     unsigned char iv[WOLFSSL_TICKET_IV_SZ], unsigned char mac[WOLFSSL_TICKET_MAC_SZ],
 		     int enc, unsigned char *ticket, int in_len, int *out_len, void *user)
@@ -888,9 +908,14 @@ static int ticket_cb(WOLFSSL *ssl, unsigned char key_name[WOLFSSL_TICKET_NAME_SZ
 	}
 
 	/* wolfSSL 5.5.4's TLS 1.3 server opens the same ticket once per cipher
-	 * suite it tries, in place. The first answer stands for the others. */
+	 * suite it tries, in place, and wipes the plaintext after each look. The
+	 * first answer stands for the others: a refusal is not counted again,
+	 * and an opened ticket is put back as it was opened. */
 	if (c->tk_seen == ticket && c->tk_seen_len == in_len) {
-		*out_len = c->tk_out_len;
+		if (c->tk_ret == WOLFSSL_TICKET_RET_OK) {
+			memcpy(ticket, c->tk_plain, (size_t)c->tk_out_len);
+			*out_len = c->tk_out_len;
+		}
 		return c->tk_ret;
 	}
 	c->tk_seen = ticket;
@@ -937,6 +962,11 @@ static int ticket_cb(WOLFSSL *ssl, unsigned char key_name[WOLFSSL_TICKET_NAME_SZ
 		memcpy(c->ticket_blob, ticket + il, blob_len);
 		c->ticket_blob_len = blob_len;
 	}
+	clear_plain(c);
+	c->tk_plain = malloc(il);
+	if (c->tk_plain == NULL)
+		goto reject;
+	memcpy(c->tk_plain, ticket, il);
 	*out_len = (int)il;
 	c->tk_out_len = (int)il;
 	c->tk_ret = WOLFSSL_TICKET_RET_OK;
@@ -1702,10 +1732,19 @@ struct tls_conn *tls_conn_new(struct tls_worker *w, struct tls_ctx *ctx, const s
 	if (c->ssl == NULL)
 		goto nomem;
 	attach(c);
-	const char *sni = opts && opts->server_name ? opts->server_name : ctx->server_name;
-	if (sni[0] != '\0') {
-		snprintf(c->server_name, sizeof(c->server_name), "%s", sni);
-		snprintf(c->sni, sizeof(c->sni), "%s", sni);
+	if (opts && opts->server_name) {
+		/* a bad name must not quietly turn the name check off */
+		if (check_name(opts->server_name, c->server_name, sizeof(c->server_name)) ||
+		    c->server_name[0] == '*') {
+			WEFT_CTR_ADD(w->stats.errors[TLS_ERR_INTERNAL], 1);
+			tls_conn_free(c);
+			return NULL;
+		}
+	} else {
+		memcpy(c->server_name, ctx->server_name, sizeof(c->server_name));
+	}
+	if (c->server_name[0] != '\0') {
+		snprintf(c->sni, sizeof(c->sni), "%s", c->server_name);
 		if (wolfSSL_UseSNI(c->ssl, WOLFSSL_SNI_HOST_NAME, c->server_name,
 				   (unsigned short)strlen(c->server_name)) != WOLFSSL_SUCCESS)
 			goto nomem;
@@ -1746,6 +1785,7 @@ void tls_conn_free(struct tls_conn *c)
 	bq_free(&c->out);
 	free(c->blob);
 	free(c->ticket_blob);
+	clear_plain(c);
 	tls_ctx_unref(c->ctx);
 	free(c);
 }
@@ -1905,6 +1945,7 @@ static enum tls_status handshake_finished(struct tls_conn *c)
 	}
 	free(c->ticket_blob); /* an identity from a ticket that was not used */
 	c->ticket_blob = NULL;
+	clear_plain(c);
 	if (!c->resumed)
 		ensure_blob(c);
 	if (c->blob != NULL && blob_to_peer(c->blob, c->blob_len, &c->peer)) {

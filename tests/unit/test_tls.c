@@ -388,6 +388,28 @@ static void test_client_checks_server_name(void **state)
 		tls_ctx_unref(k.cctx);
 	}
 	tls_ctx_unref(sctx);
+
+	/* a per-connection name (an upstream endpoint) instead of the context's */
+	struct tls_ctx_params sp;
+	th_server_params(&sp, certs, "server-ec.pem", "server-ec.key");
+	th_add_cert(&sp, certs, "other.pem", "other.key");
+	sctx = ctx_ok(&sp);
+	struct tls_ctx *cctx = client_ctx("api.weft.test", TLS_V12_V13);
+	struct tls_conn_opts o = { .server_name = "Other.Weft.Test" };
+	struct conns k;
+	pair_open(&k, cctx, sctx, &o, NULL);
+	expect_handshake(&k.p);
+	struct tls_conn_info si;
+	tls_conn_info(k.p.s, &si);
+	assert_int_equal(si.cert_index, 1);
+	assert_string_equal(si.sni, "other.weft.test");
+	pair_close(&k);
+	o.server_name = "not a name";
+	assert_null(tls_conn_new(w, cctx, &o));
+	o.server_name = "*.weft.test";
+	assert_null(tls_conn_new(w, cctx, &o));
+	tls_ctx_unref(cctx);
+	tls_ctx_unref(sctx);
 }
 
 /* ----------------------------------------------------- mTLS matrix */
@@ -1430,6 +1452,17 @@ static void test_interop_openssl(void **state)
 		assert_true(has(o, "Reused,"));
 		assert_true(has(o, "resumed=1"));
 	}
+
+	/* a session on the server's second suite: wolfSSL opens the ticket once per
+	 * suite it tries, and the second try must still see it */
+	snprintf(args, sizeof(args), "-tls1_3 -ciphersuites TLS_AES_256_GCM_SHA384 -servername api.weft.test -sess_out %s",
+		 sess);
+	o = s_client(port, args);
+	assert_true(has(o, "TLS_AES_256_GCM_SHA384"));
+	snprintf(args, sizeof(args), "-tls1_3 -servername api.weft.test -sess_in %s", sess);
+	o = s_client(port, args);
+	assert_true(has(o, "Reused,"));
+	assert_true(has(o, "resumed=1"));
 
 	/* what weft refuses: old versions, CBC, RSA key exchange */
 	static const char *const refused[] = {
