@@ -238,6 +238,39 @@ static int sndq_attach(struct weft_worker *w, struct tcp_conn *c, struct rte_mbu
 	return len == 0 ? 0 : -EINVAL;
 }
 
+/*
+ * The TCP checksum of m from byte l4_off to the end, seeded with the
+ * pseudo-header sum (RFC 9293 3.1). DPDK 22.11's rte_raw_cksum_mbuf(), used
+ * by rte_ipv4_udptcp_cksum_mbuf(), byte-swaps the partial sum of a segment
+ * that starts at an odd offset after truncating it to 16 bits, which drops
+ * its carries: any chain with an odd-length segment (a one-byte send, then
+ * a full one) went out with a wrong checksum, and every retransmission
+ * with it. Here each segment's sum is folded to 16 bits before the swap.
+ */
+static uint16_t tcp_cksum_chain(const struct rte_mbuf *m, uint32_t l4_off, uint16_t phdr)
+{
+	uint64_t sum = phdr;
+	uint32_t done = 0, off = l4_off;
+
+	while (m != NULL && off >= m->data_len) {
+		off -= m->data_len;
+		m = m->next;
+	}
+	for (; m != NULL; m = m->next, off = 0) {
+		uint32_t seglen = m->data_len - off;
+		uint32_t part = __rte_raw_cksum(rte_pktmbuf_mtod_offset(m, const void *, off), seglen, 0);
+		uint16_t folded = __rte_raw_cksum_reduce(part);
+		/* A segment starting at an odd offset of the sum holds its bytes swapped. */
+		sum += (done & 1) ? rte_bswap16(folded) : folded;
+		done += seglen;
+	}
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	uint16_t ck = (uint16_t)~sum;
+	/* RFC 768 style: a computed 0 is sent as all ones (both mean "no error" to receivers). */
+	return ck == 0 ? 0xffff : ck;
+}
+
 static bool port_linear(const struct tcp_stack *st, uint16_t port)
 {
 	return port < 8 && (st->p.linear_tx_ports & (1u << port));
@@ -309,7 +342,7 @@ static int emit(struct weft_worker *w, uint16_t port, const struct tcp_endpoints
 			m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
 			th->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
 		} else {
-			th->cksum = rte_ipv4_udptcp_cksum_mbuf(m, ip, iplen);
+			th->cksum = tcp_cksum_chain(m, iplen, rte_ipv4_phdr_cksum(ip, 0));
 		}
 	} else {
 		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)p;
@@ -325,7 +358,7 @@ static int emit(struct weft_worker *w, uint16_t port, const struct tcp_endpoints
 			m->ol_flags |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_TCP_CKSUM;
 			th->cksum = rte_ipv6_phdr_cksum(ip6, m->ol_flags);
 		} else {
-			th->cksum = rte_ipv6_udptcp_cksum_mbuf(m, ip6, iplen);
+			th->cksum = tcp_cksum_chain(m, iplen, rte_ipv6_phdr_cksum(ip6, 0));
 		}
 	}
 	TCP_STAT(st, segs_out, 1);
