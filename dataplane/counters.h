@@ -88,7 +88,10 @@
 	X(TCP_PROXY_LISTENER_GONE, "tcp_proxy_listener_gone", "handshake completed after a reload removed its listener (reset)") \
 	X(TCP_PROXY_CONNECT_ERROR, "tcp_proxy_connect_error", "downstream reset: no upstream connection could be opened (no route, source port or connection object)") \
 	X(TCP_PROXY_CONNECT_REFUSED, "tcp_proxy_connect_refused", "downstream reset: the upstream refused the connection") \
-	X(TCP_PROXY_CONNECT_TIMEOUT, "tcp_proxy_connect_timeout", "downstream reset: the upstream handshake took longer than connect_timeout_ms")
+	X(TCP_PROXY_CONNECT_TIMEOUT, "tcp_proxy_connect_timeout", "downstream reset: the upstream handshake took longer than connect_timeout_ms") \
+	X(HTTP_LISTENER_FULL, "http_listener_full", "connection refused with RST: the http listener's max_connections share of the worker in use") \
+	X(HTTP_NO_STREAM, "http_no_stream", "connection refused with RST: every HTTP stream object of the worker in use") \
+	X(HTTP_LISTENER_GONE, "http_listener_gone", "handshake completed after a reload removed its http listener (reset)")
 
 /* Things that happened, not refusals. */
 #define WEFT_EVENTS(X)                                                                             \

@@ -28,6 +28,7 @@
 #include <rte_mbuf.h>
 
 #include "dataplane/counters.h"
+#include "dataplane/proxy/http_proxy.h"
 
 #define X_NAME(f, h) #f,
 #define X_HELP(f, h) h,
@@ -492,6 +493,9 @@ int tcp_proxy_accept(struct weft_worker *w, const struct tcp_endpoints *ep, stru
 	l = weft_l4_lookup(&snap->l4, &ep->local, ep->lport);
 	if (l == NULL)
 		return -1;
+	/* The one accept hook of the stack serves every kind of listener. */
+	if (l->kind == WEFT_LISTENER_HTTP)
+		return http_proxy_accept(w, ep, out, l);
 	/*
 	 * Shed at the SYN (DESIGN principle 5): an RST now is cheaper for
 	 * everyone than a handshake we would reset. Handshakes in flight are
@@ -543,6 +547,8 @@ void tcp_proxy_timers(struct weft_worker *w)
 {
 	struct px_worker *px = px_of(w);
 
+	/* The L7 proxy rides on the same hooks as this one (accept above, timers here). */
+	http_proxy_timers(w);
 	if (px == NULL)
 		return;
 	uint64_t now = now_ms(px);

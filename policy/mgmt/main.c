@@ -21,6 +21,7 @@
 
 #include "dataplane/l4/tcp_proxy.h"
 #include "dataplane/net/net.h"
+#include "dataplane/proxy/http_proxy.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 #include "drivers/port.h"
@@ -176,6 +177,11 @@ static int setup_workers(struct weft_mgmt *m, char *err, size_t errlen)
 			snprintf(err, errlen, "worker %u: cannot allocate tcp_proxy sessions: %s", i, strerror(-rc));
 			return -1;
 		}
+		/* HTTP streams and upstream connections share the stack's connection objects too. */
+		if ((rc = http_proxy_init(w, tp.max_conns / 2 ? tp.max_conns / 2 : 1, tp.max_conns / 2 ? tp.max_conns / 2 : 1)) != 0) {
+			snprintf(err, errlen, "worker %u: cannot allocate HTTP streams: %s", i, strerror(-rc));
+			return -1;
+		}
 	}
 	/*
 	 * Queue ownership: worker w polls queue w of every port that has one
@@ -317,6 +323,7 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < m.n_workers; i++) {
 		/* Sessions before the stack: the proxy holds payload, the stack owns the connections. */
 		tcp_proxy_free(&m.workers[i]);
+		http_proxy_free(&m.workers[i]);
 		tcp_stack_free(&m.workers[i]);
 		net_neigh_free(&m.workers[i]);
 		rte_ring_free(m.workers[i].inbox);
