@@ -304,6 +304,10 @@ int weft_stats_json(const struct weft_stats_view *v, struct weft_buf *o)
 		weft_buf_puts(o, ",\n  \"tcp_proxy\": ");
 		json_proxy(o, v, -1, "  ");
 	}
+	if (v->http.n_stats > 0) {
+		weft_buf_puts(o, ",\n  \"http\": ");
+		weft_stats_http_json(v, o, -1, "  ");
+	}
 
 	weft_buf_puts(o, ",\n  \"workers\": [");
 	bool first = true;
@@ -326,6 +330,10 @@ int weft_stats_json(const struct weft_stats_view *v, struct weft_buf *o)
 		if (proxy_stats_n(v) > 0 && proxy_on(v, w)) {
 			weft_buf_puts(o, ",\n      \"tcp_proxy\": ");
 			json_proxy(o, v, (int)w, "      ");
+		}
+		if (v->http.n_stats > 0 && v->http.present[w]) {
+			weft_buf_puts(o, ",\n      \"http\": ");
+			weft_stats_http_json(v, o, (int)w, "      ");
 		}
 		weft_buf_puts(o, "\n    }");
 		first = false;
@@ -642,6 +650,8 @@ int weft_stats_prometheus(const struct weft_stats_view *v, struct weft_buf *o)
 		prom_tcp(v, o);
 	if (proxy_stats_n(v) > 0)
 		prom_proxy(v, o);
+	if (v->http.n_stats > 0)
+		weft_stats_http_prometheus(v, o);
 
 	prom_family(o, "weft_config_version", "gauge",
 		    "Version of the configuration snapshot the workers run.");

@@ -83,6 +83,34 @@ struct weft_stats_proxy {
 	uint64_t total[WEFT_MAX_WORKERS][WEFT_STATS_MAX_LISTENERS];
 };
 
+#define WEFT_STATS_HTTP_MAX_STATS 48   /* http_proxy counters */
+#define WEFT_STATS_HTTP_MAX_REASONS 64 /* local-answer reasons, parser refusal reasons */
+
+/*
+ * The HTTP proxy of each worker (policy/stats_http.c renders it): counters
+ * named by the proxy, gauges, local answers by reason, and requests and
+ * upstream responses the parser refused, by reason. Names come from the
+ * proxy's and the parser's X-macro lists. n_stats == 0: no HTTP proxy.
+ */
+struct weft_stats_http {
+	unsigned n_stats;                /* <= WEFT_STATS_HTTP_MAX_STATS */
+	const char *const *stat_name;
+	const char *const *stat_help;
+	unsigned n_reasons;              /* <= WEFT_STATS_HTTP_MAX_REASONS */
+	const char *const *reason_name;
+	unsigned n_errors;               /* <= WEFT_STATS_HTTP_MAX_REASONS; entry 0 ("none") is skipped */
+	const char *const *error_name;
+	bool present[WEFT_MAX_WORKERS];
+	uint64_t stat[WEFT_MAX_WORKERS][WEFT_STATS_HTTP_MAX_STATS];
+	uint64_t reason[WEFT_MAX_WORKERS][WEFT_STATS_HTTP_MAX_REASONS];
+	uint64_t request_error[WEFT_MAX_WORKERS][WEFT_STATS_HTTP_MAX_REASONS];
+	uint64_t response_error[WEFT_MAX_WORKERS][WEFT_STATS_HTTP_MAX_REASONS];
+	uint64_t downstream_active[WEFT_MAX_WORKERS]; /* gauges */
+	uint64_t streams_active[WEFT_MAX_WORKERS];
+	uint64_t upstream_active[WEFT_MAX_WORKERS];
+	uint64_t upstream_idle[WEFT_MAX_WORKERS];
+};
+
 /*
  * Everything the renderers report. Index i of workers[], worker_lcore[] and
  * busy_pct[] is worker i (the "worker" label); index i of ports[] is weft port
@@ -104,6 +132,7 @@ struct weft_stats_view {
 
 	struct weft_stats_tcp tcp;     /* zeroed: no TCP stack */
 	struct weft_stats_proxy proxy; /* zeroed: no tcp_proxy */
+	struct weft_stats_http http;   /* zeroed: no HTTP proxy */
 };
 
 /*
@@ -206,6 +235,34 @@ int weft_stats_prometheus(const struct weft_stats_view *v, struct weft_buf *out)
  * @return 0, or -1 when out ran out of memory (out->failed)
  */
 int weft_stats_reasons_json(struct weft_buf *out);
+
+/**
+ * The "http" object (policy/stats_http.c) of worker w, or summed over the
+ * workers when w is -1, appended to out; weft_stats_json() places it at the
+ * top level and in every worker when v->http.n_stats > 0:
+ *
+ *    "http":{"downstream_active":N, "streams_active":N, "upstream_active":N,
+ *            "upstream_idle":N, "<stat>":N, ...,
+ *            "local_reasons":{"<reason>":N, ...},
+ *            "request_errors":{"<h1 reason>":N, ...},
+ *            "response_errors":{"<h1 reason>":N, ...}}
+ */
+void weft_stats_http_json(const struct weft_stats_view *v, struct weft_buf *out, int w, const char *indent);
+
+/**
+ * The HTTP proxy's Prometheus families, appended to out (weft_stats_prometheus()
+ * calls it when v->http.n_stats > 0):
+ *
+ *   weft_http_<stat>_total{worker}                     counter, one family per proxy counter
+ *   weft_http_downstream_connections_active{worker}    gauge
+ *   weft_http_streams_active{worker}                   gauge, requests in flight
+ *   weft_http_upstream_connections_active{worker}      gauge, busy and idle
+ *   weft_http_upstream_connections_idle{worker}        gauge, in the pool
+ *   weft_http_local_errors_total{worker,reason}        counter, every reason
+ *   weft_http_request_errors_total{worker,reason}      counter, every parser reason
+ *   weft_http_response_errors_total{worker,reason}     counter, every parser reason
+ */
+void weft_stats_http_prometheus(const struct weft_stats_view *v, struct weft_buf *out);
 
 #define WEFT_STATS_PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define WEFT_STATS_JSON_CONTENT_TYPE "application/json"

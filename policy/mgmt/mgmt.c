@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "dataplane/l4/tcp_proxy.h"
+#include "dataplane/proxy/http_proxy.h"
 #include "dataplane/tcp/tcp.h"
 #include "drivers/port.h"
 #include "policy/admin.h"
@@ -230,6 +231,42 @@ static void fill_tcp_view(struct weft_mgmt *m, struct weft_stats_view *v)
 			snprintf(v->proxy.listener[s], sizeof(v->proxy.listener[s]), "%s", m->pub.slot->l4.slot_name[s]);
 }
 
+_Static_assert(HTTP_PROXY_STAT_MAX <= WEFT_STATS_HTTP_MAX_STATS, "http_proxy counters do not fit the stats view");
+_Static_assert(HP_R_COUNT <= WEFT_STATS_HTTP_MAX_REASONS, "http_proxy reasons do not fit the stats view");
+_Static_assert(H1_E_COUNT <= WEFT_STATS_HTTP_MAX_REASONS, "HTTP/1 parser reasons do not fit the stats view");
+
+/* Copy each worker's HTTP proxy counters into the plain view. */
+static void fill_http_view(struct weft_mgmt *m, struct weft_stats_view *v)
+{
+	struct weft_stats_http *h = &v->http;
+
+	for (unsigned i = 0; i < m->n_workers && i < WEFT_MAX_WORKERS; i++) {
+		const struct http_proxy_stats *hs = http_proxy_stats(&m->workers[i]);
+		if (hs == NULL)
+			continue;
+		h->present[i] = true;
+		for (unsigned k = 0; k < HTTP_PROXY_STAT_MAX; k++)
+			h->stat[i][k] = WEFT_CTR_READ(hs->stat[k]);
+		for (unsigned k = 0; k < HP_R_COUNT; k++)
+			h->reason[i][k] = WEFT_CTR_READ(hs->reason[k]);
+		for (unsigned k = 0; k < H1_E_COUNT; k++) {
+			h->request_error[i][k] = WEFT_CTR_READ(hs->request_error[k]);
+			h->response_error[i][k] = WEFT_CTR_READ(hs->response_error[k]);
+		}
+		h->downstream_active[i] = WEFT_CTR_READ(hs->downstream_active);
+		h->streams_active[i] = WEFT_CTR_READ(hs->streams_active);
+		h->upstream_active[i] = WEFT_CTR_READ(hs->upstream_active);
+		h->upstream_idle[i] = WEFT_CTR_READ(hs->upstream_idle);
+	}
+	h->n_stats = HTTP_PROXY_STAT_MAX;
+	h->stat_name = http_proxy_stat_name;
+	h->stat_help = http_proxy_stat_help;
+	h->n_reasons = HP_R_COUNT;
+	h->reason_name = http_proxy_reason_name;
+	h->n_errors = H1_E_COUNT;
+	h->error_name = http_proxy_h1_err_name;
+}
+
 static void fill_view(struct weft_mgmt *m, struct weft_stats_view *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -261,6 +298,7 @@ static void fill_view(struct weft_mgmt *m, struct weft_stats_view *v)
 	v->config_version = m->pub.version;
 	v->uptime_s = (uint64_t)(time(NULL) - m->started_at);
 	fill_tcp_view(m, v);
+	fill_http_view(m, v);
 	weft_stats_sampler_apply(&m->sampler, v);
 }
 
