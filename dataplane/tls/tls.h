@@ -378,7 +378,11 @@ enum tls_err tls_conn_error(const struct tls_conn *c);
 /** Library-level detail of the last error for logs ("wolfSSL -151: ..."), "" if none. */
 const char *tls_conn_error_detail(const struct tls_conn *c);
 
-/* Queue mode I/O. */
+/*
+ * Queue mode I/O. tls_conn_input() also works in transport mode, for bytes
+ * the caller already took from the transport (a permissive listener's
+ * sniffed first bytes): they are read before what the transport still holds.
+ */
 size_t tls_conn_input(struct tls_conn *c, const void *data, size_t len); /* returns bytes taken */
 size_t tls_conn_input_room(const struct tls_conn *c);
 void tls_conn_input_eof(struct tls_conn *c);                             /* the peer sent FIN */

@@ -2131,12 +2131,12 @@ const char *tls_conn_error_detail(const struct tls_conn *c)
 
 size_t tls_conn_input(struct tls_conn *c, const void *data, size_t len)
 {
-	return c->has_tp ? 0 : bq_put(&c->in, data, len);
+	return bq_put(&c->in, data, len);
 }
 
 size_t tls_conn_input_room(const struct tls_conn *c)
 {
-	return c->has_tp ? 0 : bq_room(&c->in);
+	return bq_room(&c->in);
 }
 
 void tls_conn_input_eof(struct tls_conn *c)

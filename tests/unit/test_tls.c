@@ -1167,6 +1167,13 @@ static void test_transport_mode(void **state)
 	struct tls_ctx *sctx = server_ctx("server-ec.pem", "server-ec.key");
 	struct tls_ctx *cctx = client_ctx("api.weft.test", TLS_V12_V13);
 	struct tls_conn *c = tls_conn_new(w, cctx, &co), *s = tls_conn_new(w, sctx, &so);
+	/* a permissive listener sniffs the first bytes off the transport, then
+	 * hands them to the connection before the transport's own */
+	assert_int_equal(tls_handshake_step(c), TLS_WANT_READ);
+	uint8_t first[3];
+	assert_int_equal(tp_recv(sio, first, sizeof(first)), 3);
+	assert_int_equal(tls_sniff(first, sizeof(first)), TLS_SNIFF_TLS);
+	assert_int_equal(tls_conn_input(s, first, sizeof(first)), 3);
 	enum tls_status cs = TLS_WANT_READ, ss = TLS_WANT_READ;
 	for (int i = 0; i < 1000 && (cs != TLS_DONE || ss != TLS_DONE); i++) {
 		cs = tls_handshake_step(c);
@@ -1175,7 +1182,6 @@ static void test_transport_mode(void **state)
 	}
 	assert_int_equal(cs, TLS_DONE);
 	assert_int_equal(ss, TLS_DONE);
-	assert_int_equal(tls_conn_input(c, "x", 1), 0); /* no queue input in transport mode */
 
 	/* 1 MiB each way through 3000-byte pipes */
 	static uint8_t big[1 << 20], back[1 << 20];
