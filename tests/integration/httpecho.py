@@ -13,6 +13,7 @@ x-echo-* fields of the request echoed back as they came. Paths:
                           with Content-Length, or chunked
   /status/CODE            that status, a short body
   /close                  a body delimited by closing the connection
+  /truncate               announces 100000 bytes, sends 1000, then resets the connection
   /slow/MS                answers after MS milliseconds
   anything else           a JSON object: instance, conn, method, path (with
                           the query), the request's fields in order, and the
@@ -145,6 +146,13 @@ class Handler(socketserver.StreamRequestHandler):
             self.send(200, echo, stream_bytes(size), chunked="chunked=1" in target, close=close)
         elif path.startswith("/status/"):
             self.send(int(path.split("/")[2]), echo, b"status\n", close=close)
+        elif path == "/truncate":
+            self.wfile.write(("HTTP/1.1 200 X\r\nx-instance: %s\r\ncontent-length: 100000\r\n\r\n"
+                              % self.server.instance).encode() + b"t" * 1000)
+            time.sleep(0.2)
+            # SO_LINGER 0: close() sends an RST
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            return False
         elif path == "/close":
             self.send(200, echo, b"until close\n" * 100, close=True)
             self.wfile.write(b"until close\n" * 100)
