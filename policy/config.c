@@ -1612,10 +1612,102 @@ static int parse_clusters(struct ctx *c, const yaml_node_t *n, struct weft_confi
 	return 0;
 }
 
+/* A server name of sni_routes: "*", "*.suffix" or an exact DNS name; stored lower case. */
+static int parse_sni_name(struct ctx *c, const yaml_node_t *n, const char *path, char *out)
+{
+	const char *s = scalar(c, n, path, "a server name");
+	size_t len;
+
+	if (s == NULL)
+		return -1;
+	len = strlen(s);
+	if (len == 0 || len > 253)
+		return fail(c, line_of(n), path, "a server name has 1 to 253 bytes");
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '*' && i == 0 && (len == 1 || s[1] == '.'))
+			continue;
+		if (ch == '*')
+			return fail(c, line_of(n), path,
+				    "\"%s\": a wildcard is \"*\" or a leading \"*.\" (as in \"*.example.com\")",
+				    show(s).s);
+		if (!(ch == '-' || ch == '.' || ch == '_' || (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+		      (ch >= 'A' && ch <= 'Z')))
+			return fail(c, line_of(n), path, "\"%s\" is not a DNS name", show(s).s);
+	}
+	if (len == 2 || (len > 1 && s[len - 1] == '.') || s[0] == '.' || strstr(s, "..") != NULL)
+		return fail(c, line_of(n), path, "\"%s\" is not a DNS name", show(s).s);
+	for (size_t i = 0; i <= len; i++)
+		out[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+	return 0;
+}
+
+/* sni_routes of a tls_passthrough listener: [{server_names: [...], cluster: NAME}, ...]. */
+static int parse_sni_routes(struct ctx *c, const yaml_node_t *n, const char *lpath, struct weft_listener_cfg *l,
+			    struct weft_config *cfg)
+{
+	char path[PATH_LEN], rp[PATH_LEN], p[PATH_LEN], q[PATH_LEN];
+
+	path_key(path, lpath, "sni_routes");
+	if (is_null(n) || n->type != YAML_SEQUENCE_NODE || seq_len(n) == 0)
+		return fail(c, line_of(n), path, "expected a non-empty sequence of {server_names, cluster}");
+	l->sni_first = cfg->n_sni;
+	l->n_sni = 0;
+	for (size_t r = 0; r < seq_len(n); r++) {
+		enum { NAMES, CLUSTER, N };
+		struct field f[N] = {[NAMES] = {"server_names"}, [CLUSTER] = {"cluster"}};
+		const yaml_node_t *rn = seq_item(c, n, r), *names;
+		const char *s;
+		unsigned k = 0;
+
+		path_idx(rp, path, r);
+		if (is_null(rn) || rn->type != YAML_MAPPING_NODE)
+			return fail(c, line_of(rn), rp, "expected a mapping with server_names and cluster");
+		if (fields(c, rn, rp, f, N) != 0)
+			return -1;
+		path_key(p, rp, "cluster");
+		if (f[CLUSTER].val == NULL)
+			return fail(c, line_of(rn), p, "required key is missing");
+		if ((s = scalar(c, f[CLUSTER].val, p, "a cluster name")) == NULL)
+			return -1;
+		while (k < cfg->n_clusters && strcmp(cfg->clusters[k].name, s) != 0)
+			k++;
+		if (k == cfg->n_clusters)
+			return fail(c, line_of(f[CLUSTER].val), p, "no cluster named \"%s\"", show(s).s);
+		path_key(p, rp, "server_names");
+		names = f[NAMES].val;
+		if (names == NULL)
+			return fail(c, line_of(rn), p, "required key is missing");
+		if (names->type != YAML_SEQUENCE_NODE || seq_len(names) == 0)
+			return fail(c, line_of(names), p, "expected a non-empty sequence of server names");
+		for (size_t i = 0; i < seq_len(names); i++) {
+			const yaml_node_t *nn = seq_item(c, names, i);
+			struct weft_sni_cfg *e;
+
+			path_idx(q, p, i);
+			if (cfg->n_sni >= WEFT_CFG_MAX_SNI)
+				return fail(c, line_of(nn), q, "too many server names (max %d across listeners)",
+					    WEFT_CFG_MAX_SNI);
+			e = &cfg->sni[cfg->n_sni];
+			if (parse_sni_name(c, nn, q, e->name) != 0)
+				return -1;
+			for (unsigned j = l->sni_first; j < cfg->n_sni; j++)
+				if (strcmp(cfg->sni[j].name, e->name) == 0)
+					return fail(c, line_of(nn), q, "duplicate server name \"%s\" (first at line %d)",
+						    show(e->name).s, cfg->sni[j].line);
+			e->cluster_idx = k;
+			e->line = line_of(nn);
+			cfg->n_sni++;
+			l->n_sni++;
+		}
+	}
+	return 0;
+}
+
 static int parse_listener(struct ctx *c, const yaml_node_t *n, unsigned idx, struct weft_config *cfg)
 {
 	enum { NAME, KIND, ADDRESS, PORT, CLUSTER, CONNECT_TIMEOUT, IDLE_TIMEOUT, MAX_CONNS, ROUTE_CONFIG,
-	       REQUEST_TIMEOUT, N };
+	       REQUEST_TIMEOUT, SNI_ROUTES, N };
 	struct field f[N] = {
 		[NAME] = {"name"},
 		[KIND] = {"kind"},
@@ -1627,6 +1719,7 @@ static int parse_listener(struct ctx *c, const yaml_node_t *n, unsigned idx, str
 		[MAX_CONNS] = {"max_connections"},
 		[ROUTE_CONFIG] = {"route_config"},
 		[REQUEST_TIMEOUT] = {"request_timeout_ms"},
+		[SNI_ROUTES] = {"sni_routes"},
 	};
 	struct weft_listener_cfg *l = &cfg->listeners[idx];
 	char path[PATH_LEN], p[PATH_LEN], a[64], b[80];
@@ -1664,9 +1757,11 @@ static int parse_listener(struct ctx *c, const yaml_node_t *n, unsigned idx, str
 		return -1;
 	if (strcmp(s, "http") == 0)
 		l->kind = WEFT_LISTENER_HTTP;
+	else if (strcmp(s, "tls_passthrough") == 0)
+		l->kind = WEFT_LISTENER_TLS_PASSTHROUGH;
 	else if (strcmp(s, "tcp_proxy") != 0)
-		return fail(c, line_of(f[KIND].val), p, "unknown listener kind \"%s\" (expected tcp_proxy or http)",
-			    show(s).s);
+		return fail(c, line_of(f[KIND].val), p,
+			    "unknown listener kind \"%s\" (expected tcp_proxy, http or tls_passthrough)", show(s).s);
 
 	path_key(p, path, "address");
 	if (f[ADDRESS].val == NULL)
@@ -1706,10 +1801,29 @@ static int parse_listener(struct ctx *c, const yaml_node_t *n, unsigned idx, str
 				    "an http listener routes by route_config; name clusters in its routes");
 		}
 	}
+	/* A tls_passthrough listener picks its cluster by SNI; the others have no sni_routes. */
+	if (l->kind == WEFT_LISTENER_TLS_PASSTHROUGH) {
+		if (f[SNI_ROUTES].val == NULL) {
+			path_key(p, path, "sni_routes");
+			return fail(c, l->line, p, "required key is missing");
+		}
+		if (f[CLUSTER].val != NULL) {
+			path_key(p, path, "cluster");
+			return fail(c, f[CLUSTER].key_line, p,
+				    "a tls_passthrough listener picks clusters by sni_routes; name them there");
+		}
+		if (parse_sni_routes(c, f[SNI_ROUTES].val, path, l, cfg) != 0)
+			return -1;
+		l->cluster_idx = cfg->sni[l->sni_first].cluster_idx;
+		snprintf(l->cluster, sizeof(l->cluster), "%s", cfg->clusters[l->cluster_idx].name);
+	} else if (f[SNI_ROUTES].val != NULL) {
+		path_key(p, path, "sni_routes");
+		return fail(c, f[SNI_ROUTES].key_line, p, "only a listener of kind tls_passthrough has sni_routes");
+	}
 	path_key(p, path, "cluster");
-	if (f[CLUSTER].val == NULL && l->kind != WEFT_LISTENER_HTTP)
+	if (f[CLUSTER].val == NULL && l->kind == WEFT_LISTENER_TCP_PROXY)
 		return fail(c, l->line, p, "required key is missing");
-	if (l->kind != WEFT_LISTENER_HTTP) {
+	if (l->kind == WEFT_LISTENER_TCP_PROXY) {
 		if ((s = scalar(c, f[CLUSTER].val, p, "a cluster name")) == NULL)
 			return -1;
 		unsigned k = 0;

@@ -112,6 +112,21 @@ struct weft_admin_cfg {
 enum weft_listener_kind {
 	WEFT_LISTENER_TCP_PROXY, /* pipe bytes to an endpoint of a cluster */
 	WEFT_LISTENER_HTTP,      /* HTTP/1.1 proxy: every request routed by a route config */
+	WEFT_LISTENER_TLS_PASSTHROUGH, /* route the raw TLS stream to a cluster by the ClientHello's SNI */
+};
+
+#define WEFT_CFG_MAX_SNI 512     /* server names of every tls_passthrough listener together */
+#define WEFT_CFG_SNI_LEN 256     /* a DNS name (253) with room for the NUL */
+
+/*
+ * One server name of a tls_passthrough listener's sni_routes: "a.b" (exact),
+ * "*.b" (any name ending in ".b", at least one byte before it) or "*"
+ * (anything). Kept lower case.
+ */
+struct weft_sni_cfg {
+	char name[WEFT_CFG_SNI_LEN];
+	unsigned cluster_idx; /* index into weft_config.clusters */
+	int line;
 };
 
 /*
@@ -133,6 +148,8 @@ struct weft_listener_cfg {
 	/* kind http (policy/config_http.c) */
 	unsigned route_config;       /* index into weft_config.http.rc */
 	uint32_t request_timeout_ms; /* time to the response head, unless the route sets timeout_ms */
+	/* kind tls_passthrough: names in weft_config.sni[sni_first .. sni_first + n_sni) */
+	unsigned sni_first, n_sni;
 };
 
 enum weft_lb_policy {
@@ -229,6 +246,8 @@ struct weft_config {
 	struct weft_endpoint_cfg endpoints[WEFT_CFG_MAX_ENDPOINTS]; /* clusters' endpoints, in order */
 	struct weft_tcp_cfg tcp;
 	struct weft_http_cfg http; /* route configs (policy/config_http.h) */
+	unsigned n_sni;
+	struct weft_sni_cfg sni[WEFT_CFG_MAX_SNI]; /* tls_passthrough listeners' server names, in order */
 };
 
 /**

@@ -43,6 +43,11 @@ int weft_l4_compile(const struct weft_config *cfg, struct weft_l4_table *t, char
 		struct weft_l4_listener *l = &t->listeners[i];
 
 		/* An http listener routes per request (policy/httpcfg.h); it names no cluster. */
+		if (lc->kind == WEFT_LISTENER_TLS_PASSTHROUGH &&
+		    (lc->n_sni == 0 || lc->sni_first + lc->n_sni > cfg->n_sni || cfg->n_sni > WEFT_L4_MAX_SNI)) {
+			snprintf(err, errlen, "l4: listener %s has no server names", lc->name);
+			return -1;
+		}
 		if (lc->kind != WEFT_LISTENER_HTTP && lc->cluster_idx >= cfg->n_clusters) {
 			snprintf(err, errlen, "l4: listener %s names no cluster", lc->name);
 			return -1;
@@ -58,11 +63,60 @@ int weft_l4_compile(const struct weft_config *cfg, struct weft_l4_table *t, char
 		l->idle_timeout_ms = lc->idle_timeout_ms;
 		/* Workers share nothing: each admits its share, rounded up so that none admits zero. */
 		l->max_per_worker = (uint32_t)(((uint64_t)lc->max_connections + workers - 1) / workers);
+		if (lc->kind == WEFT_LISTENER_TLS_PASSTHROUGH) {
+			l->sni_first = (uint16_t)lc->sni_first;
+			l->n_sni = (uint16_t)lc->n_sni;
+			for (unsigned j = lc->sni_first; j < lc->sni_first + lc->n_sni; j++) {
+				if (cfg->sni[j].cluster_idx >= cfg->n_clusters) {
+					snprintf(err, errlen, "l4: listener %s names no cluster", lc->name);
+					return -1;
+				}
+				snprintf(t->sni[j].name, sizeof(t->sni[j].name), "%s", cfg->sni[j].name);
+				t->sni[j].len = (uint16_t)strlen(t->sni[j].name);
+				t->sni[j].cluster = (uint16_t)cfg->sni[j].cluster_idx;
+			}
+		}
 		t->port_of[i] = lc->port;
 		snprintf(t->slot_name[i], sizeof(t->slot_name[i]), "%s", lc->name);
 	}
 	t->n_listeners = cfg->n_listeners;
+	t->n_sni = cfg->n_sni;
 	return 0;
+}
+
+int weft_l4_sni_match(const struct weft_l4_table *t, const struct weft_l4_listener *l, const char *sni, size_t len)
+{
+	char name[WEFT_CFG_SNI_LEN];
+	int exact = -1, wild = -1, any = -1;
+	size_t wild_len = 0;
+
+	if (sni == NULL)
+		len = 0;
+	if (len > 0 && sni[len - 1] == '.')
+		len--;
+	if (len >= sizeof(name))
+		len = 0; /* not a DNS name: only "*" can take it */
+	for (size_t i = 0; i < len; i++)
+		name[i] = (char)(sni[i] >= 'A' && sni[i] <= 'Z' ? sni[i] - 'A' + 'a' : sni[i]);
+	name[len] = '\0';
+	if (l->sni_first + l->n_sni > t->n_sni)
+		return -1;
+	for (unsigned j = l->sni_first; j < (unsigned)l->sni_first + l->n_sni; j++) {
+		const struct weft_l4_sni *e = &t->sni[j];
+
+		if (e->len == 1 && e->name[0] == '*') {
+			any = e->cluster;
+		} else if (e->name[0] == '*') {
+			size_t sl = e->len - 1u; /* ".suffix" */
+			if (len > sl && sl > wild_len && memcmp(name + len - sl, e->name + 1, sl) == 0) {
+				wild = e->cluster;
+				wild_len = sl;
+			}
+		} else if (len > 0 && e->len == len && memcmp(name, e->name, len) == 0) {
+			exact = e->cluster;
+		}
+	}
+	return exact >= 0 ? exact : wild >= 0 ? wild : any;
 }
 
 void weft_l4_inherit_slots(struct weft_l4_table *t, const struct weft_l4_table *prev)

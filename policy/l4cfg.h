@@ -55,6 +55,17 @@ struct weft_l4_listener {
 	uint32_t connect_timeout_ms;
 	uint32_t idle_timeout_ms;   /* 0: none */
 	uint32_t max_per_worker;    /* ceil(max_connections / workers) */
+	/* kind tls_passthrough: server names in weft_l4_table.sni[sni_first .. sni_first + n_sni) */
+	uint16_t sni_first, n_sni;
+};
+
+#define WEFT_L4_MAX_SNI WEFT_CFG_MAX_SNI
+
+/* A server name of a tls_passthrough listener: exact, "*.suffix" or "*", lower case. */
+struct weft_l4_sni {
+	char name[WEFT_CFG_SNI_LEN];
+	uint16_t len;
+	uint16_t cluster;      /* index into weft_l4_table.clusters */
 };
 
 struct weft_l4_table {
@@ -65,6 +76,8 @@ struct weft_l4_table {
 	struct weft_l4_cluster clusters[WEFT_L4_MAX_CLUSTERS];
 	unsigned n_endpoints;
 	struct weft_l4_endpoint endpoints[WEFT_L4_MAX_ENDPOINTS];
+	unsigned n_sni;
+	struct weft_l4_sni sni[WEFT_L4_MAX_SNI];
 	/*
 	 * The listener name behind each stats slot; "" for a slot never used.
 	 * A removed listener's name stays until its slot is reused, so the
@@ -98,6 +111,17 @@ const struct weft_l4_listener *weft_l4_lookup(const struct weft_l4_table *t, con
 
 /** The listener whose name is name, or NULL. */
 const struct weft_l4_listener *weft_l4_listener_by_name(const struct weft_l4_table *t, const char *name);
+
+/**
+ * The cluster a tls_passthrough listener sends a ClientHello with server
+ * name sni (len bytes, any case, one trailing dot ignored; NULL or len 0
+ * when the hello had no server_name) to: an exact name beats the longest
+ * matching "*.suffix" (which needs at least one byte before the suffix),
+ * which beats "*".
+ *
+ * @return an index into t->clusters, or -1 when no name matches
+ */
+int weft_l4_sni_match(const struct weft_l4_table *t, const struct weft_l4_listener *l, const char *sni, size_t len);
 
 /**
  * Smooth weighted round robin (as in nginx): every endpoint of weight w gets

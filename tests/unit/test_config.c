@@ -873,7 +873,7 @@ static void test_listener_errors(void **state)
 	check_err(L4_BASE "  - {name: a, address: 198.18.0.1, port: 1, cluster: backend}\n",
 		  "weft.yaml:11: listeners[0].kind: required key is missing");
 	check_err(L4_BASE "  - {name: a, kind: udp_proxy, address: 198.18.0.1, port: 1, cluster: backend}\n",
-		  "weft.yaml:11: listeners[0].kind: unknown listener kind \"udp_proxy\" (expected tcp_proxy or http)");
+		  "weft.yaml:11: listeners[0].kind: unknown listener kind \"udp_proxy\" (expected tcp_proxy, http or tls_passthrough)");
 	check_err(L4_BASE "  - {name: a, kind: tcp_proxy, port: 1, cluster: backend}\n",
 		  "weft.yaml:11: listeners[0].address: required key is missing");
 	check_err(L4_BASE "  - {name: a, kind: tcp_proxy, address: 198.18.9.9, port: 1, cluster: backend}\n",
@@ -1268,6 +1268,121 @@ static void test_reentrant(void **state)
 	assert_string_equal(err, "");
 }
 
+/* ------------------------------------------------------------------------- */
+/* tls_passthrough listeners                                                  */
+/* ------------------------------------------------------------------------- */
+
+#include "policy/l4cfg.h"
+
+/* Lines 1-12: ports, three clusters, "listeners:" at line 12 and an entry from line 13. */
+#define PT_BASE                                                                                    \
+	L4_PORTS "  - {name: cluster_a, endpoints: [{address: 198.18.1.2, port: 9443}]}\n" /* 10 */ \
+	"  - {name: cluster_default, endpoints: [{address: 198.18.1.2, port: 9444}]}\n"    /* 11 */ \
+	"listeners:\n"                                                                       /* 12 */
+
+static struct weft_l4_table pt_table;
+
+static int pt_match(const char *sni)
+{
+	const struct weft_l4_listener *l = weft_l4_listener_by_name(&pt_table, "east_west");
+	assert_non_null(l);
+	return weft_l4_sni_match(&pt_table, l, sni, sni != NULL ? strlen(sni) : 0);
+}
+
+static void test_tls_passthrough(void **state)
+{
+	char e[256];
+
+	(void)state;
+	check_ok(PT_BASE "  - name: east_west\n"                                              /* 13 */
+			 "    kind: tls_passthrough\n"                                          /* 14 */
+			 "    address: 198.18.0.1\n"                                            /* 15 */
+			 "    port: 15443\n"                                                    /* 16 */
+			 "    sni_routes:\n"                                                    /* 17 */
+			 "      - {server_names: [a.weft.test, \"*.B.weft.test\"], cluster: cluster_a}\n" /* 18 */
+			 "      - {server_names: [\"*.weft.test\"], cluster: backend}\n"        /* 19 */
+			 "      - {server_names: [\"*\"], cluster: cluster_default}\n"          /* 20 */
+			 "    connect_timeout_ms: 500\n"
+			 "    idle_timeout_ms: 60000\n"
+			 "  - {name: plain, kind: tcp_proxy, address: 198.18.0.1, port: 80, cluster: backend}\n");
+	assert_int_equal(cfg.n_listeners, 2);
+	const struct weft_listener_cfg *l = &cfg.listeners[0];
+	assert_int_equal(l->kind, WEFT_LISTENER_TLS_PASSTHROUGH);
+	assert_int_equal(l->n_sni, 4);
+	assert_int_equal(l->sni_first, 0);
+	assert_int_equal(l->connect_timeout_ms, 500);
+	assert_int_equal(l->idle_timeout_ms, 60000);
+	assert_string_equal(cfg.sni[1].name, "*.b.weft.test"); /* lower case */
+	assert_int_equal(cfg.sni[1].line, 18);
+	assert_int_equal(cfg.sni[1].cluster_idx, 1);
+	assert_int_equal(cfg.sni[3].cluster_idx, 2);
+	assert_int_equal(cfg.listeners[1].n_sni, 0);
+
+	assert_int_equal(weft_l4_compile(&cfg, &pt_table, e, sizeof(e)), 0);
+	assert_int_equal(pt_match("a.weft.test"), 1);     /* exact */
+	assert_int_equal(pt_match("A.Weft.Test."), 1);    /* any case, trailing dot */
+	assert_int_equal(pt_match("x.b.weft.test"), 1);   /* longest suffix beats *.weft.test */
+	assert_int_equal(pt_match("y.x.b.weft.test"), 1);
+	assert_int_equal(pt_match("b.weft.test"), 0);     /* *.b needs a byte before ".b"; *.weft.test has it */
+	assert_int_equal(pt_match("c.weft.test"), 0);
+	assert_int_equal(pt_match("weft.test"), 2);       /* only "*" */
+	assert_int_equal(pt_match("other.example"), 2);
+	assert_int_equal(pt_match(NULL), 2);              /* no server_name at all */
+
+	/* Without a catch-all, an unknown name has no cluster. */
+	check_ok(PT_BASE "  - {name: east_west, kind: tls_passthrough, address: 198.18.0.1, port: 15443,\n"
+			 "     sni_routes: [{server_names: [a.weft.test], cluster: cluster_a}]}\n");
+	assert_int_equal(weft_l4_compile(&cfg, &pt_table, e, sizeof(e)), 0);
+	assert_int_equal(pt_match("a.weft.test"), 1);
+	assert_int_equal(pt_match("b.weft.test"), -1);
+	assert_int_equal(pt_match("aa.weft.test"), -1);
+	assert_int_equal(pt_match(NULL), -1);
+}
+
+static void test_tls_passthrough_errors(void **state)
+{
+	(void)state;
+#define PT "  - {name: ew, kind: tls_passthrough, address: 198.18.0.1, port: 15443"
+	check_err(PT_BASE PT "}\n", "weft.yaml:13: listeners[0].sni_routes: required key is missing");
+	check_err(PT_BASE PT ", cluster: backend, sni_routes: [{server_names: [a], cluster: backend}]}\n",
+		  "weft.yaml:13: listeners[0].cluster: a tls_passthrough listener picks clusters by sni_routes; "
+		  "name them there");
+	check_err(PT_BASE PT ", sni_routes: []}\n",
+		  "weft.yaml:13: listeners[0].sni_routes: expected a non-empty sequence of {server_names, cluster}");
+	check_err(PT_BASE PT ", sni_routes: [a]}\n",
+		  "weft.yaml:13: listeners[0].sni_routes[0]: expected a mapping with server_names and cluster");
+	check_err(PT_BASE PT ", sni_routes: [{server_names: [a]}]}\n",
+		  "weft.yaml:13: listeners[0].sni_routes[0].cluster: required key is missing");
+	check_err(PT_BASE PT ", sni_routes: [{server_names: [a], cluster: nope}]}\n",
+		  "weft.yaml:13: listeners[0].sni_routes[0].cluster: no cluster named \"nope\"");
+	check_err(PT_BASE PT ", sni_routes: [{cluster: backend}]}\n",
+		  "weft.yaml:13: listeners[0].sni_routes[0].server_names: required key is missing");
+	check_err(PT_BASE PT ", sni_routes: [{server_names: [], cluster: backend}]}\n",
+		  "weft.yaml:13: listeners[0].sni_routes[0].server_names: expected a non-empty sequence of server names");
+	check_err(PT_BASE PT ",\n     sni_routes: [{server_names: [a.b, \"a.*.c\"], cluster: backend}]}\n",
+		  "weft.yaml:14: listeners[0].sni_routes[0].server_names[1]: \"a.*.c\": a wildcard is \"*\" or a "
+		  "leading \"*.\" (as in \"*.example.com\")");
+	check_err(PT_BASE PT ", sni_routes: [{server_names: [\"*a.b\"], cluster: backend}]}\n",
+		  "weft.yaml:13: listeners[0].sni_routes[0].server_names[0]: \"*a.b\": a wildcard is \"*\" or a "
+		  "leading \"*.\" (as in \"*.example.com\")");
+	check_err(PT_BASE PT ", sni_routes: [{server_names: [\"a b\"], cluster: backend}]}\n",
+		  "weft.yaml:13: listeners[0].sni_routes[0].server_names[0]: \"a b\" is not a DNS name");
+	check_err(PT_BASE PT ", sni_routes: [{server_names: [\"*.\"], cluster: backend}]}\n",
+		  "weft.yaml:13: listeners[0].sni_routes[0].server_names[0]: \"*.\" is not a DNS name");
+	check_err(PT_BASE PT ", sni_routes: [{server_names: [\"a..b\"], cluster: backend}]}\n",
+		  "weft.yaml:13: listeners[0].sni_routes[0].server_names[0]: \"a..b\" is not a DNS name");
+	check_err(PT_BASE PT ", sni_routes: [{server_names: [\"\"], cluster: backend}]}\n",
+		  "weft.yaml:13: listeners[0].sni_routes[0].server_names[0]: a server name has 1 to 253 bytes");
+	check_err(PT_BASE PT ",\n     sni_routes: [{server_names: [a.b], cluster: backend},\n"
+			  "                  {server_names: [A.B], cluster: cluster_a}]}\n",
+		  "weft.yaml:15: listeners[0].sni_routes[1].server_names[0]: duplicate server name \"a.b\" "
+		  "(first at line 14)");
+	check_err(PT_BASE "  - {name: a, kind: tcp_proxy, address: 198.18.0.1, port: 1, cluster: backend,\n"
+			  "     sni_routes: [{server_names: [a], cluster: backend}]}\n",
+		  "weft.yaml:14: listeners[0].sni_routes: only a listener of kind tls_passthrough has sni_routes");
+#undef PT
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1319,6 +1434,8 @@ int main(void)
 		cmocka_unit_test(test_ip_helpers),
 		cmocka_unit_test(test_prefix_contains),
 		cmocka_unit_test(test_reentrant),
+		cmocka_unit_test(test_tls_passthrough),
+		cmocka_unit_test(test_tls_passthrough_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
