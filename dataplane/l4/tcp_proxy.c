@@ -29,6 +29,7 @@
 
 #include "dataplane/counters.h"
 #include "dataplane/proxy/http_proxy.h"
+#include "dataplane/tls/clienthello.h"
 
 #define X_NAME(f, h) #f,
 #define X_HELP(f, h) h,
@@ -43,6 +44,7 @@ enum px_phase {
 	PX_FREE,
 	PX_CONNECTING, /* downstream established, upstream handshake in flight */
 	PX_OPEN,       /* both established: bytes flow */
+	PX_SNIFFING,   /* tls_passthrough: downstream established, reading its ClientHello into held[DOWN] */
 };
 
 /* Timer wheel: one slot per millisecond; an entry due later stays put and is looked at once a round. */
@@ -77,6 +79,7 @@ struct px_worker {
 	struct px_session *wheel[WHEEL_SLOTS];
 	uint64_t rr_version;       /* snapshot version the round-robin state belongs to */
 	int32_t rr[WEFT_L4_MAX_ENDPOINTS];
+	uint8_t hello[TCP_PROXY_HELLO_MAX]; /* tls_passthrough: the sniffed bytes, flattened for the parser */
 };
 
 /* One per worker id; set before the workers start, read-only afterwards. */
@@ -339,6 +342,8 @@ static void progress(struct weft_worker *w, struct px_worker *px, struct px_sess
 	}
 }
 
+static void sniff(struct weft_worker *w, struct px_worker *px, struct px_session *s);
+
 static void session_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_event ev, void *user)
 {
 	struct px_worker *px = px_of(w);
@@ -375,6 +380,11 @@ static void session_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_ev
 	case TCP_EV_RESET:
 		/* The stack frees c after we return; the other side gets an RST from us. */
 		s->c[side] = NULL;
+		if (s->phase == PX_SNIFFING) {
+			ST_ADD(px, downstream_resets, 1);
+			session_abort(w, px, s);
+			return;
+		}
 		if (side == UP && s->phase == PX_CONNECTING) {
 			ST_ADD(px, connect_refused, 1);
 			conn_drop(w, WEFT_DROP_TCP_PROXY_CONNECT_REFUSED);
@@ -407,7 +417,122 @@ static void session_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_ev
 		s->c[side] = NULL;
 		break;
 	}
+	if (s->phase == PX_SNIFFING) {
+		sniff(w, px, s);
+		return;
+	}
 	progress(w, px, s);
+}
+
+/* Round robin over cluster ci of snap (per worker, reset when the snapshot changes). */
+static const struct weft_l4_endpoint *pick_endpoint(struct px_worker *px, const struct weft_snapshot *snap,
+						    unsigned ci)
+{
+	const struct weft_l4_table *t = &snap->l4;
+
+	if (px->rr_version != snap->version) {
+		memset(px->rr, 0, sizeof(px->rr));
+		px->rr_version = snap->version;
+	}
+	return &t->endpoints[weft_l4_pick(t, &t->clusters[ci], px->rr)];
+}
+
+/* Open s's upstream connection to e; false when the session had to be aborted. */
+static bool connect_upstream(struct weft_worker *w, struct px_worker *px, struct px_session *s,
+			     const struct weft_l4_endpoint *e, uint32_t connect_timeout_ms)
+{
+	struct tcp_accept opt = {.fn = session_event, .user = s, .sndbuf = px->sndbuf, .rcvbuf = px->rcvbuf};
+	int err = 0;
+
+	s->phase = PX_CONNECTING;
+	s->c[UP] = tcp_connect_ex(w, &e->addr, e->port, &opt, &err);
+	if (s->c[UP] == NULL) {
+		ST_ADD(px, connect_errors, 1);
+		conn_drop(w, WEFT_DROP_TCP_PROXY_CONNECT_ERROR);
+		session_abort(w, px, s);
+		return false;
+	}
+	wheel_arm(px, s, now_ms(px) + connect_timeout_ms);
+	return true;
+}
+
+/*
+ * tls_passthrough: read what the client sent so far and look for a whole
+ * ClientHello. With one, route it and connect; otherwise wait for more,
+ * or reset the client when it cannot become one.
+ */
+static void sniff(struct weft_worker *w, struct px_worker *px, struct px_session *s)
+{
+	struct tls_clienthello ch;
+	struct tcp_conn *c = s->c[DOWN];
+	uint32_t have = s->held[DOWN] != NULL ? rte_pktmbuf_pkt_len(s->held[DOWN]) : 0;
+	enum tls_ch_status st;
+
+	while (c != NULL && have < TCP_PROXY_HELLO_MAX) {
+		size_t ready = tcp_rx_ready(c);
+		struct rte_mbuf *m;
+
+		if (ready == 0)
+			break;
+		if (ready > TCP_PROXY_HELLO_MAX - have)
+			ready = TCP_PROXY_HELLO_MAX - have;
+		m = tcp_recv(w, c, (uint32_t)ready);
+		if (m == NULL)
+			break;
+		have += rte_pktmbuf_pkt_len(m);
+		if (!chain_append(&s->held[DOWN], m)) {
+			rte_pktmbuf_free(m);
+			ST_ADD(px, tls_malformed, 1);
+			session_abort(w, px, s);
+			return;
+		}
+	}
+	if (have == 0) {
+		st = TLS_CH_NEED_MORE;
+	} else {
+		const void *p = rte_pktmbuf_read(s->held[DOWN], 0, have, px->hello);
+		st = p != NULL ? tls_clienthello_parse(p, have, &ch) : TLS_CH_MALFORMED;
+	}
+	if (st == TLS_CH_NEED_MORE && have >= TCP_PROXY_HELLO_MAX)
+		st = TLS_CH_MALFORMED;
+	if (st == TLS_CH_NEED_MORE) {
+		if (s->rd_eof[DOWN] || c == NULL) {
+			ST_ADD(px, tls_incomplete, 1);
+			session_abort(w, px, s);
+		}
+		return;
+	}
+	if (st != TLS_CH_OK) {
+		if (st == TLS_CH_NOT_TLS)
+			ST_ADD(px, tls_not_tls, 1);
+		else
+			ST_ADD(px, tls_malformed, 1);
+		session_abort(w, px, s);
+		return;
+	}
+
+	/* Route under the current snapshot: the listener may have changed since the accept. */
+	const struct weft_snapshot *snap = w->snap;
+	const struct weft_l4_listener *l = NULL;
+	if (snap != NULL && c != NULL) {
+		const struct tcp_endpoints *ep = tcp_conn_endpoints(c);
+		l = weft_l4_lookup(&snap->l4, &ep->local, ep->lport);
+	}
+	if (l == NULL || l->kind != WEFT_LISTENER_TLS_PASSTHROUGH) {
+		ST_ADD(px, listener_gone, 1);
+		conn_drop(w, WEFT_DROP_TCP_PROXY_LISTENER_GONE);
+		session_abort(w, px, s);
+		return;
+	}
+	int ci = weft_l4_sni_match(&snap->l4, l, ch.has_sni ? ch.sni : NULL, ch.has_sni ? ch.sni_len : 0);
+	if (ci < 0) {
+		ST_ADD(px, tls_no_route, 1);
+		session_abort(w, px, s);
+		return;
+	}
+	ST_ADD(px, tls_routed, 1);
+	/* held[DOWN] keeps the hello: pump() sends it first once the upstream is up. */
+	(void)connect_upstream(w, px, s, pick_endpoint(px, snap, (unsigned)ci), l->connect_timeout_ms);
 }
 
 /*
@@ -422,7 +547,6 @@ static void accepted_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_e
 	const struct weft_snapshot *snap = w->snap;
 	const struct weft_l4_listener *l;
 	struct px_session *s;
-	int err = 0;
 
 	(void)user;
 	if (ev != TCP_EV_ESTABLISHED) {
@@ -457,12 +581,6 @@ static void accepted_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_e
 	}
 
 	/* Copy out of the snapshot: it may be gone before this session is. */
-	const struct weft_l4_table *t = &snap->l4;
-	if (px->rr_version != snap->version) {
-		memset(px->rr, 0, sizeof(px->rr));
-		px->rr_version = snap->version;
-	}
-	const struct weft_l4_endpoint *e = &t->endpoints[weft_l4_pick(t, &t->clusters[l->cluster], px->rr)];
 	s->slot = l->slot;
 	s->idle_ms = l->idle_timeout_ms;
 	s->phase = PX_CONNECTING;
@@ -471,15 +589,14 @@ static void accepted_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_e
 
 	s->c[DOWN] = c;
 	tcp_set_handler(c, session_event, s);
-	struct tcp_accept opt = {.fn = session_event, .user = s, .sndbuf = px->sndbuf, .rcvbuf = px->rcvbuf};
-	s->c[UP] = tcp_connect_ex(w, &e->addr, e->port, &opt, &err);
-	if (s->c[UP] == NULL) {
-		ST_ADD(px, connect_errors, 1);
-		conn_drop(w, WEFT_DROP_TCP_PROXY_CONNECT_ERROR);
-		session_abort(w, px, s);
+	if (l->kind == WEFT_LISTENER_TLS_PASSTHROUGH) {
+		/* The cluster depends on the ClientHello: read it first, within the connect timeout. */
+		s->phase = PX_SNIFFING;
+		wheel_arm(px, s, now_ms(px) + l->connect_timeout_ms);
+		sniff(w, px, s);
 		return;
 	}
-	wheel_arm(px, s, now_ms(px) + l->connect_timeout_ms);
+	(void)connect_upstream(w, px, s, pick_endpoint(px, snap, l->cluster), l->connect_timeout_ms);
 }
 
 int tcp_proxy_accept(struct weft_worker *w, const struct tcp_endpoints *ep, struct tcp_accept *out)
@@ -519,6 +636,13 @@ int tcp_proxy_accept(struct weft_worker *w, const struct tcp_endpoints *ep, stru
 /* A session's timer came up at now: fire it, or put it where its real deadline is. */
 static void timer_visit(struct weft_worker *w, struct px_worker *px, struct px_session *s, uint64_t now)
 {
+	if (s->phase == PX_SNIFFING) {
+		if (s->deadline_ms > now)
+			return;
+		ST_ADD(px, tls_hello_timeouts, 1);
+		session_abort(w, px, s);
+		return;
+	}
 	if (s->phase == PX_CONNECTING) {
 		if (s->deadline_ms > now)
 			return; /* a later round of the wheel */

@@ -27,6 +27,15 @@
  * endpoint, the timeouts, the listener's stats slot): the snapshot may be
  * freed while the session lives on.
  *
+ * Listeners of kind tls_passthrough share all of the above. Their session
+ * starts in a sniffing phase: the downstream's first bytes are read into
+ * the session (at most TCP_PROXY_HELLO_MAX, for at most connect_timeout_ms)
+ * until tls_clienthello_parse() has a whole ClientHello; its server name
+ * picks the cluster (weft_l4_sni_match()), the upstream is connected like
+ * a tcp_proxy one, and the bytes read so far are the first it is sent.
+ * Plaintext, a malformed hello, no matching name or a timeout reset the
+ * client, each with its tls_* counter.
+ *
  * Threading: everything here runs on the worker that owns the connections,
  * except tcp_proxy_stats(), whose counters the management thread reads
  * with WEFT_CTR_READ.
@@ -39,6 +48,9 @@
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 #include "policy/l4cfg.h"
+
+/* Bytes a tls_passthrough session reads while waiting for the ClientHello. */
+#define TCP_PROXY_HELLO_MAX (16384 + 1024)
 
 /* Per-worker counters. X(field, "help"). */
 #define TCP_PROXY_STATS(X)                                                                         \
@@ -54,7 +66,13 @@
 	X(refused_no_session, "connections refused: every session object of this worker in use") \
 	X(listener_gone, "handshakes completed after a reload removed their listener (reset)")   \
 	X(bytes_to_upstream, "payload bytes passed from downstream to upstream")                 \
-	X(bytes_to_downstream, "payload bytes passed from upstream to downstream")
+	X(bytes_to_downstream, "payload bytes passed from upstream to downstream")               \
+	X(tls_routed, "tls_passthrough connections routed to a cluster by their ClientHello's SNI") \
+	X(tls_no_route, "tls_passthrough connections reset: no name of sni_routes matches the SNI") \
+	X(tls_not_tls, "tls_passthrough connections reset: the first bytes are not a TLS handshake record") \
+	X(tls_malformed, "tls_passthrough connections reset: a malformed or oversized ClientHello") \
+	X(tls_hello_timeouts, "tls_passthrough connections reset: no complete ClientHello within connect_timeout_ms") \
+	X(tls_incomplete, "tls_passthrough connections closed by the client before a complete ClientHello")
 
 #define TCP_PROXY_X_ENUM(f, h) TCP_PROXY_##f,
 enum tcp_proxy_stat { TCP_PROXY_STATS(TCP_PROXY_X_ENUM) TCP_PROXY_STAT_MAX };
