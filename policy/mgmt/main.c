@@ -28,6 +28,9 @@
 #include "policy/admin.h"
 #include "policy/httpcfg.h"
 #include "policy/mgmt/mgmt.h"
+#ifdef WEFT_HAVE_TLS
+#include "dataplane/tls/tls.h"
+#endif
 
 volatile sig_atomic_t weft_sig_stop;
 volatile sig_atomic_t weft_sig_reload;
@@ -265,6 +268,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "weftd: %s\n", err);
 		return 1;
 	}
+#ifdef WEFT_HAVE_TLS
+	{
+		char info[256];
+		tls_build_info(info, sizeof(info));
+		printf("weftd: TLS: %s\n", info);
+		fflush(stdout);
+	}
+#endif
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
