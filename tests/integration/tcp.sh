@@ -72,7 +72,9 @@ want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 # xfer_timeout BYTES RATE: seconds a transfer may take at no less than RATE bytes/s, plus a minute.
 xfer_timeout() { echo $(($1 / $2 + 60)); }
 
-HUGE=$(weft_hugepages) # once: a running weftd holds pages, and a reload must not see eal change
+# Hugepages when enough are free for memory_mb below, else --no-huge. Decided once: a
+# running weftd holds pages, and a reload must not see eal change.
+HUGE=$(awk '/HugePages_Free/ {f = $2} /Hugepagesize/ {k = $2} END {print (f * k / 1024 >= 768) ? "true" : "false"}' /proc/meminfo)
 topo_up 1
 ipu ip addr add 198.18.1.3/24 dev u0
 
@@ -382,6 +384,7 @@ if want limit; then
 	check "limit: the third connection over max_connections 2 is refused" jtest "$res" "r.get('outcome') == 'refused'"
 	after=$(proxy_stat refused_listener_full)
 	check "limit: refused_listener_full counted ($before -> $after)" test "$after" -gt "$before"
+	check "limit: drop tcp_proxy_listener_full counted" test "$(drop_stat tcp_proxy_listener_full)" -gt 0
 	wait "$l1" "$l2" 2>/dev/null
 	check "limit: nothing left behind" clean_after
 fi
