@@ -15,7 +15,8 @@
 #   :15443  a.weft.test and *.b.weft.test, no catch-all
 #   :15444  a.weft.test, and "*" to the b server
 #
-# Cases: exact name, wildcard name, the catch-all, an unknown name without
+# Cases: exact name, wildcard name, the catch-all, a ClientHello split over
+# several segments (completed end to end), an unknown name without
 # a catch-all (reset, tls_no_route), plaintext (reset, tls_not_tls), a
 # hello that never completes (reset, tls_hello_timeouts); afterwards no
 # session is left in the stats.
@@ -156,12 +157,52 @@ check "catch-all listener: exact name still wins" reached 15444 a.weft.test a.we
 check "catch-all listener: an unknown name reaches the * cluster" reached 15444 unknown.example b.weft.test
 check "routed connections counted" test "$(proxy_stat tls_routed)" -eq 5
 
-# refused CMD...: the connection gets no TLS session (s_client reports an error, no certificate).
+# no_session SNI: s_client through :15443 gets no TLS session (an error, no certificate).
 no_session() {
 	local out
 	out=$(fetch 15443 "$1")
 	! echo "$out" | grep -q '^subject='
 }
+# A real ClientHello (Python's ssl) sent in pieces: 3 bytes, then the rest of the record header,
+# then the body in two parts, 100 ms apart; weft must keep them, route by the name and forward
+# them all, and the handshake then completes end to end (the peer certificate is b's).
+split_hello() {
+	ipc "$PY" - <<'EOF'
+import socket, ssl, sys, time
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+tls = ctx.wrap_bio(inc, out, server_hostname="split.b.weft.test")
+try:
+    tls.do_handshake()
+except ssl.SSLWantReadError:
+    pass
+hello = out.read()
+s = socket.create_connection(("198.18.0.1", 15443), timeout=5)
+for part in (hello[:3], hello[3:5], hello[5:40], hello[40:]):
+    s.sendall(part)
+    time.sleep(0.1)
+while True:
+    try:
+        tls.do_handshake()
+        break
+    except ssl.SSLWantReadError:
+        pass
+    data = out.read()
+    if data:
+        s.sendall(data)
+    d = s.recv(65536)
+    if not d:
+        sys.exit("eof during the handshake")
+    inc.write(d)
+s.sendall(out.read())
+cert = tls.getpeercert(binary_form=True)
+sys.exit(0 if b"b.weft.test" in cert else "peer certificate is not b's")
+EOF
+}
+check "a ClientHello split over four segments is routed by its name and forwarded whole" split_hello
+
 before=$(proxy_stat tls_no_route)
 check "unknown name without a catch-all gets no session" no_session unknown.example
 check "b.weft.test itself does not match *.b.weft.test" no_session b.weft.test
