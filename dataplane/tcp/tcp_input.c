@@ -181,8 +181,8 @@ static bool checksum_ok(const struct rte_mbuf *m, const struct weft_ip *src, con
 		return true;
 	if (flags == RTE_MBUF_F_RX_L4_CKSUM_BAD)
 		return false;
-	if (rte_raw_cksum_mbuf(m, 0, rte_pktmbuf_pkt_len(m), &raw) != 0)
-		return false;
+	/* Not rte_raw_cksum_mbuf(): wrong for chains with odd-length segments (tcp_chain_sum()). */
+	raw = tcp_chain_sum(m, 0);
 	sum = pseudo_sum(src, dst, rte_pktmbuf_pkt_len(m)) + raw;
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);

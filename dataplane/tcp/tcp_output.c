@@ -240,32 +240,15 @@ static int sndq_attach(struct weft_worker *w, struct tcp_conn *c, struct rte_mbu
 
 /*
  * The TCP checksum of m from byte l4_off to the end, seeded with the
- * pseudo-header sum (RFC 9293 3.1). DPDK 22.11's rte_raw_cksum_mbuf(), used
- * by rte_ipv4_udptcp_cksum_mbuf(), byte-swaps the partial sum of a segment
- * that starts at an odd offset after truncating it to 16 bits, which drops
- * its carries: any chain with an odd-length segment (a one-byte send, then
- * a full one) went out with a wrong checksum, and every retransmission
- * with it. Here each segment's sum is folded to 16 bits before the swap.
+ * pseudo-header sum (RFC 9293 3.1). Not rte_ipv4_udptcp_cksum_mbuf(): its
+ * chain sum is wrong for odd-length segments in DPDK 22.11 (see
+ * tcp_chain_sum()), and a one-byte send followed by a full one would go
+ * out, and be retransmitted forever, with a bad checksum.
  */
 static uint16_t tcp_cksum_chain(const struct rte_mbuf *m, uint32_t l4_off, uint16_t phdr)
 {
-	uint64_t sum = phdr;
-	uint32_t done = 0, off = l4_off;
-
-	while (m != NULL && off >= m->data_len) {
-		off -= m->data_len;
-		m = m->next;
-	}
-	for (; m != NULL; m = m->next, off = 0) {
-		uint32_t seglen = m->data_len - off;
-		uint32_t part = __rte_raw_cksum(rte_pktmbuf_mtod_offset(m, const void *, off), seglen, 0);
-		uint16_t folded = __rte_raw_cksum_reduce(part);
-		/* A segment starting at an odd offset of the sum holds its bytes swapped. */
-		sum += (done & 1) ? rte_bswap16(folded) : folded;
-		done += seglen;
-	}
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
+	uint32_t sum = (uint32_t)phdr + tcp_chain_sum(m, l4_off);
+	sum = (sum & 0xffff) + (sum >> 16);
 	uint16_t ck = (uint16_t)~sum;
 	/* RFC 768 style: a computed 0 is sent as all ones (both mean "no error" to receivers). */
 	return ck == 0 ? 0xffff : ck;

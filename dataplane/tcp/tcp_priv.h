@@ -25,6 +25,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_byteorder.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 
@@ -96,6 +98,35 @@ static inline uint8_t tcp_wscale_for(uint32_t rcvbuf)
 	while (s < TCP_MAX_WSCALE && (rcvbuf >> s) > 65535)
 		s++;
 	return s;
+}
+
+/*
+ * Ones'-complement sum (RFC 1071, not complemented, folded to 16 bits) of
+ * chain m from byte off to its end. DPDK 22.11's rte_raw_cksum_mbuf()
+ * byte-swaps the partial sum of a segment that starts at an odd offset
+ * after truncating it to 16 bits, dropping its carries; here each
+ * segment's sum is folded before the swap. Reads m only.
+ */
+static inline uint16_t tcp_chain_sum(const struct rte_mbuf *m, uint32_t off)
+{
+	uint64_t sum = 0;
+	uint32_t done = 0;
+
+	while (m != NULL && off >= m->data_len) {
+		off -= m->data_len;
+		m = m->next;
+	}
+	for (; m != NULL; m = m->next, off = 0) {
+		uint32_t seglen = m->data_len - off;
+		uint16_t part = __rte_raw_cksum_reduce(
+			__rte_raw_cksum(rte_pktmbuf_mtod_offset(m, const void *, off), seglen, 0));
+		/* A segment starting at an odd offset of the sum holds its bytes swapped. */
+		sum += (done & 1) ? rte_bswap16(part) : part;
+		done += seglen;
+	}
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
 }
 
 /*

@@ -351,7 +351,17 @@ void th_in(struct th *h, const struct th_seg *s)
 
 	m = rte_pktmbuf_alloc(th_pool);
 	assert_non_null(m);
-	memcpy(rte_pktmbuf_append(m, (uint16_t)total), buf, total);
+	if (s->split && s->split < s->len) {
+		/* Headers and the first part of the payload, then the rest in a second segment. */
+		unsigned first = iplen + thl + s->split;
+		struct rte_mbuf *m2 = rte_pktmbuf_alloc(th_pool);
+		assert_non_null(m2);
+		memcpy(rte_pktmbuf_append(m, (uint16_t)first), buf, first);
+		memcpy(rte_pktmbuf_append(m2, (uint16_t)(total - first)), buf + first, total - first);
+		assert_int_equal(rte_pktmbuf_chain(m, m2), 0);
+	} else {
+		memcpy(rte_pktmbuf_append(m, (uint16_t)total), buf, total);
+	}
 	rte_pktmbuf_adj(m, (uint16_t)iplen);
 	if (s->rx_cksum_good)
 		m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;

@@ -104,6 +104,7 @@ struct th_seg {
 	bool bad_cksum;
 	uint8_t doff_words;  /* 0: computed */
 	bool rx_cksum_good;  /* mark RTE_MBUF_F_RX_L4_CKSUM_GOOD instead of relying on the sum */
+	uint32_t split;      /* non-zero: payload bytes from this one on go into a second mbuf */
 };
 void th_in(struct th *h, const struct th_seg *s);
 

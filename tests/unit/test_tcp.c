@@ -1968,6 +1968,55 @@ static void test_retransmit_stops_at_snd_max(void **state)
 	th_free(h);
 }
 
+/*
+ * Chains whose segments have odd lengths, both ways: DPDK 22.11's chain
+ * checksum drops carries there (see tcp_chain_sum()).
+ */
+static void test_odd_length_chains_checksum(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {0};
+	static uint8_t buf[3001];
+
+	(void)state;
+	th_passive_open(h, &p);
+	p.app->auto_read = true;
+	th_pattern(buf, sizeof(buf), 0);
+	/* In: a segment split after 1 and after 1001 bytes of payload, odd offsets both. */
+	struct th_seg s;
+	th_peer_seg(&p, &s, F_ACK, buf, 1001);
+	s.split = 1;
+	th_in(h, &s);
+	p.seq += 1001;
+	th_peer_seg(&p, &s, F_ACK, buf + 1001, 2000);
+	s.split = 1001;
+	th_in(h, &s);
+	p.seq += 2000;
+	assert_int_equal(th_drop(h, WEFT_DROP_TCP_BAD_CHECKSUM), 0);
+	assert_int_equal(p.app->rx_len, 3001);
+	assert_true(th_check_pattern(p.app->rx, 3001, 0));
+	th_drain(h);
+	/* Out: a 1-byte and a 1500-byte mbuf, queued zero-copy behind a closed window... */
+	p.wnd = 0;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	struct rte_mbuf *a = rte_pktmbuf_alloc(th_pool), *b = rte_pktmbuf_alloc(th_pool);
+	memcpy(rte_pktmbuf_append(a, 1), buf, 1);
+	memcpy(rte_pktmbuf_append(b, 1500), buf + 1, 1500);
+	assert_int_equal(rte_pktmbuf_chain(a, b), 0);
+	assert_int_equal(tcp_send_mbuf(h->w, p.c, a), 0);
+	th_none(h);
+	/* ...then sent as one segment of two pieces, the first one byte long. */
+	p.wnd = 60000;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	/* th_pop() asserts the checksum of every segment it reads. */
+	struct th_out *o = pop(h);
+	assert_int_equal(o->nb_segs, 3);
+	assert_int_equal(o->len, 1460);
+	assert_true(th_check_pattern(o->data, o->len, o->seq - p.ack));
+	th_drain(h);
+	th_free(h);
+}
+
 /* ---- two stacks over a lossy wire ---- */
 
 /*
@@ -2343,6 +2392,7 @@ int main(void)
 		cmocka_unit_test(test_active_open_peer_isn_far),
 		cmocka_unit_test(test_ack_at_right_window_edge),
 		cmocka_unit_test(test_retransmit_stops_at_snd_max),
+		cmocka_unit_test(test_odd_length_chains_checksum),
 		cmocka_unit_test(test_wire_clean),
 		cmocka_unit_test(test_wire_lossy_sack_cubic),
 		cmocka_unit_test(test_wire_lossy_newreno_no_options),
