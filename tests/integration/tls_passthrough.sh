@@ -18,7 +18,8 @@
 # Cases: exact name, wildcard name, the catch-all, a ClientHello split over
 # several segments (completed end to end), an unknown name without
 # a catch-all (reset, tls_no_route), plaintext (reset, tls_not_tls), a
-# hello that never completes (reset, tls_hello_timeouts); afterwards no
+# hello that never completes (reset, tls_hello_timeouts), a malformed one
+# (reset, tls_malformed), a reload that moves a name; afterwards no
 # session is left in the stats.
 #
 # usage: tls_passthrough.sh      (TAP output; needs root)
@@ -253,6 +254,14 @@ sys.exit(0 if act == 0 and not left else 1)') && return 0
 	echo "# left behind: $out"
 	return 1
 }
+# A reload that sends a.weft.test to the b cluster applies to the next connection.
+sed 's/- {server_names: \["a.weft.test"\], cluster: cluster_a}/- {server_names: ["a.weft.test"], cluster: cluster_b}/' \
+	"$TMP/weft.yaml" >"$TMP/reload.yaml"
+code=$(ipw curl -s -o "$TMP/post.out" -w '%{http_code}' -m 10 --data-binary @"$TMP/reload.yaml" \
+	"http://$WEFT_ADMIN/config")
+check "reload: POST /config with new sni_routes is applied ($code: $(head -c 80 "$TMP/post.out"))" test "$code" = 200
+check "reload: a.weft.test now reaches the b upstream" reached 15443 a.weft.test b.weft.test
+
 check "no session left behind" clean_after
 check "weft_tcp_proxy_tls_* families are exported" \
 	sh -c "ip netns exec $NS_W curl -sf -m 5 http://$WEFT_ADMIN/stats/prometheus | grep -q '^# HELP weft_tcp_proxy_tls_no_route_total'"
