@@ -11,6 +11,12 @@
  * are finished. Nothing else keeps state about "what happens next", so an
  * event in any order leads to the same place.
  *
+ * A tls_passthrough session starts in SNIFFING instead: the downstream's
+ * first bytes are read into held[DOWN] (bounded by TCP_PROXY_HELLO_MAX and
+ * the connect deadline) until they hold a whole ClientHello; sniff() then
+ * routes by its server name and goes on to CONNECTING. held[DOWN] is what
+ * pump() sends upstream first, so the hello goes out unchanged.
+ *
  * Mbuf ownership: payload is owned by a connection's receive queue until
  * tcp_recv() hands it to us, then by us (s->held) or by the other
  * connection's send queue once tcp_send_mbuf() accepted it. s->held only
