@@ -682,8 +682,9 @@ void tcp_proxy_timers(struct weft_worker *w)
 	if (px == NULL)
 		return;
 	uint64_t now = now_ms(px);
-	if (px->wheel_ms == 0 || now - px->wheel_ms >= WHEEL_SLOTS)
-		px->wheel_ms = now >= WHEEL_SLOTS ? now - WHEEL_SLOTS + 1 : 1; /* a full round at most */
+	/* First call, or a stall longer than a round: one full round visits every entry. */
+	if (px->wheel_ms == 0 || (now >= px->wheel_ms && now - px->wheel_ms >= WHEEL_SLOTS))
+		px->wheel_ms = now >= WHEEL_SLOTS ? now - WHEEL_SLOTS + 1 : 1;
 	for (; px->wheel_ms <= now; px->wheel_ms++) {
 		struct px_session *s = px->wheel[px->wheel_ms & WHEEL_MASK], *next;
 		for (; s != NULL; s = next) {
