@@ -54,6 +54,7 @@ enum px_phase {
 };
 
 /* Timer wheel: one slot per millisecond; an entry due later stays put and is looked at once a round. */
+#define PUMP_MIN 4096u /* least send room worth splitting a segment for */
 #define WHEEL_SLOTS 1024u
 #define WHEEL_MASK (WHEEL_SLOTS - 1)
 
@@ -237,11 +238,12 @@ static void session_abort(struct weft_worker *w, struct px_worker *px, struct px
 }
 
 /*
- * Ask for TCP_EV_WRITABLE on c, whose send buffer is full. The stack posts
- * it after a send that could not take everything, so offer one byte: with
- * no room it takes none (tcp_send() is documented to return what it took),
- * and the event follows once the peer's ACKs free room. The data itself
- * stays in the source's receive buffer, where it closes the source's window.
+ * Ask for TCP_EV_WRITABLE on c, whose send buffer is full (only then: with
+ * any room the byte would be taken). The stack posts the event after a send
+ * that could not take everything, so offer one byte: with no room it takes
+ * none (tcp_send() is documented to return what it took), and the event
+ * follows once the peer's ACKs free room. The data itself stays in the
+ * source's receive buffer, where it closes the source's window.
  */
 static void want_writable(struct weft_worker *w, struct tcp_conn *c)
 {
@@ -263,24 +265,35 @@ static int64_t pump(struct weft_worker *w, struct px_worker *px, struct px_sessi
 	if (dst == NULL || s->wr_shut[!i])
 		return 0;
 	for (;;) {
-		size_t space = tcp_send_space(dst);
+		size_t space = tcp_send_space(dst), waiting = 0;
 		struct rte_mbuf *m;
 
+		if (s->held[i] != NULL)
+			waiting = rte_pktmbuf_pkt_len(s->held[i]);
+		else if (src != NULL)
+			waiting = tcp_rx_ready(src);
+
+		if (waiting == 0)
+			break;
 		if (space == 0) {
-			if (s->held[i] != NULL || (src != NULL && tcp_rx_ready(src) > 0))
-				want_writable(w, dst);
+			want_writable(w, dst);
 			break;
 		}
-		if (space > UINT32_MAX)
-			space = UINT32_MAX;
-		if (s->held[i] != NULL) {
-			m = chain_take(&s->held[i], (uint32_t)space);
-		} else {
-			size_t ready = src != NULL ? tcp_rx_ready(src) : 0;
-			if (ready == 0)
-				break;
-			m = tcp_recv(w, src, (uint32_t)(ready < space ? ready : space));
-		}
+		size_t take = waiting < space ? waiting : space;
+		/*
+		 * A sliver of room would split a segment into a runt (sender-side
+		 * silly window syndrome, RFC 9293 3.8.6.2.1). Offer a real chunk
+		 * instead: tcp_send_mbuf() refuses it and asks for TCP_EV_WRITABLE
+		 * once there is room for all of it.
+		 */
+		if (take < waiting && take < PUMP_MIN)
+			take = waiting < PUMP_MIN ? waiting : PUMP_MIN;
+		if (take > UINT32_MAX)
+			take = UINT32_MAX;
+		if (s->held[i] != NULL)
+			m = chain_take(&s->held[i], (uint32_t)take);
+		else
+			m = tcp_recv(w, src, (uint32_t)take);
 		if (m == NULL)
 			break;
 		uint32_t len = rte_pktmbuf_pkt_len(m);
