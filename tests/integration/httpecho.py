@@ -23,6 +23,7 @@ Its log (--log) gets one line per connection opened: "conn INSTANCE N".
 """
 import argparse
 import hashlib
+import http
 import json
 import socket
 import socketserver
@@ -99,7 +100,11 @@ class Handler(socketserver.StreamRequestHandler):
 
     def send(self, status, fields, body=b"", chunked=False, close=False):
         srv = self.server
-        head = ["HTTP/1.1 %d X" % status, "x-instance: %s" % srv.instance, "x-conn: %d" % self.conn_id]
+        try:
+            phrase = http.HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Unknown"
+        head = ["HTTP/1.1 %d %s" % (status, phrase), "x-instance: %s" % srv.instance, "x-conn: %d" % self.conn_id]
         head += ["%s: %s" % kv for kv in fields]
         if close:
             head.append("connection: close")
