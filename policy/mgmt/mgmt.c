@@ -373,17 +373,45 @@ int weft_mgmt_admin_open(struct weft_mgmt *m, char *err, size_t errlen)
 	return m->admin != NULL ? 0 : -1;
 }
 
+/*
+ * A changed config file is applied like a SIGHUP. The file counts as changed
+ * when its modification time, size or inode differ from the last look (an
+ * editor that writes a new file and renames it changes the inode). A file
+ * caught half written fails to parse and is refused like any bad file; the
+ * write that completes it changes the file again and is picked up then.
+ */
+static void watch_file(struct weft_mgmt *m)
+{
+	struct stat st;
+
+	if (m->cfg_path[0] == '\0' || stat(m->cfg_path, &st) != 0)
+		return;
+	int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	bool changed = m->cfg_seen && (mt != m->cfg_mtime_ns || (int64_t)st.st_size != m->cfg_size ||
+				       (uint64_t)st.st_ino != m->cfg_ino);
+	m->cfg_seen = true;
+	m->cfg_mtime_ns = mt;
+	m->cfg_size = (int64_t)st.st_size;
+	m->cfg_ino = (uint64_t)st.st_ino;
+	if (changed) {
+		fprintf(stderr, "weftd: %s changed, reloading\n", m->cfg_path);
+		reload_file(m);
+	}
+}
+
 void weft_mgmt_loop(struct weft_mgmt *m)
 {
 	struct timespec last, now;
 
 	weft_stats_sampler_init(&m->sampler);
+	watch_file(m); /* the file as it was applied at start-up */
 	clock_gettime(CLOCK_MONOTONIC, &last);
 	while (!weft_sig_stop) {
 		weft_admin_poll(m->admin, 100);
 		if (weft_sig_reload) {
 			weft_sig_reload = 0;
 			reload_file(m);
+			watch_file(m); /* what SIGHUP applied is the file as it is now */
 		}
 		weft_publisher_reclaim(&m->pub);
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -391,6 +419,7 @@ void weft_mgmt_loop(struct weft_mgmt *m)
 			struct weft_stats_view v;
 			fill_view(m, &v);
 			weft_stats_sample(&m->sampler, &v);
+			watch_file(m);
 			last = now;
 		}
 	}

@@ -40,6 +40,12 @@ struct weft_mgmt {
 	uint64_t rejected_count;
 	time_t rejected_at;
 	char rejected_error[WEFT_CFG_ERR_LEN];
+
+	/* The config file as last seen, to reload it when it changes (checked once a second). */
+	bool cfg_seen;
+	int64_t cfg_mtime_ns;
+	int64_t cfg_size;
+	uint64_t cfg_ino;
 };
 
 /** Flags set from signal handlers, read by the loop. */

@@ -24,6 +24,8 @@
 #   protocol    pipelining in order, 100-continue, smuggling and malformed
 #               requests answered with the parser's status and counted
 #   failures    upstream refused, blackholed, slow, reset mid-response
+#   reload      the config file rewritten (applied without a signal), SIGHUP, a bad
+#               file refused while the last good one keeps serving
 #   swap        wrk -t1 -c16 for WEFT_HTTP_SWAP_S (20) seconds while the config
 #               is POSTed every 100 ms, alternating two route versions: no
 #               failed request, both versions seen, old snapshots reclaimed
@@ -39,7 +41,7 @@ PY=/usr/bin/python3
 ECHO="$HERE/httpecho.py"
 BYTES=${WEFT_HTTP_BYTES:-67108864}
 SWAP_S=${WEFT_HTTP_SWAP_S:-20}
-CASES=${WEFT_HTTP_CASES:-"routing rewrites headers local balancing keepalive bodies protocol failures swap"}
+CASES=${WEFT_HTTP_CASES:-"routing rewrites headers local balancing keepalive bodies protocol failures reload swap"}
 TMP=$(mktemp -d /tmp/weft-http.XXXXXX)
 SERVER_PIDS=()
 
@@ -190,7 +192,8 @@ if ! "$WEFTD" --validate "$TMP/weft-a.yaml" >/dev/null 2>"$TMP/validate.log"; th
 	tap_done
 	exit 1
 fi
-if ! weft_start "$TMP/weft-a.yaml" "$TMP/weftd.log"; then
+cp "$TMP/weft-a.yaml" "$TMP/weft.yaml" # the file weftd runs with (and watches)
+if ! weft_start "$TMP/weft.yaml" "$TMP/weftd.log"; then
 	tap_not_ok "weftd starts"
 	tap_done
 	exit 1
@@ -462,6 +465,44 @@ if want failures; then
 	check "local errors counted by reason (connect_refused: $n)" test "$n" -ge 1
 fi
 
+# ---- reloads ----------------------------------------------------------------------------------
+
+cfg_version() { weft_admin /config/status | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["version"])'; }
+# version_is V: within 5 s, a new request on :81 carries x-version V.
+version_is() {
+	local i
+	for i in $(seq 1 25); do
+		[ "$(ipc curl -s -m 2 -D - -o /dev/null http://198.18.0.1:81/v | tr -d '\r' |
+			awk -F': ' 'tolower($1)=="x-version" {print $2}')" = "$1" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+if want reload; then
+	v0=$(cfg_version)
+	cp "$TMP/weft-b.yaml" "$TMP/weft.yaml"
+	check "the config file rewritten: applied without a signal" version_is b
+	cp "$TMP/weft-a.yaml" "$TMP/weft.yaml"
+	kill -HUP "$WEFTD_PID"
+	check "SIGHUP: the file applied" version_is a
+	v1=$(cfg_version)
+	check "versions counted ($v0 -> $v1)" test "$v1" -gt "$v0"
+	r0=$(weft_admin /config/status | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["rejected_count"])')
+	# The swap route names a cluster that does not exist.
+	sed 's/^            route: {cluster: c1}$/            route: {cluster: nope}/' "$TMP/weft-a.yaml" >"$TMP/weft.yaml"
+	sleep 2.5
+	st=$(weft_admin /config/status)
+	r1=$(echo "$st" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["rejected_count"])')
+	err=$(echo "$st" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["last_rejected"]["error"])' 2>/dev/null)
+	echo "# $err"
+	check "a bad file is refused, with its line and key in /config/status ($r0 -> $r1)" \
+		sh -c "test '$r1' -gt '$r0' && echo '$err' | grep -q 'weft.yaml:[0-9]*: route_configs\[1\].*no cluster named'"
+	check "the last good config keeps serving" version_is a
+	cp "$TMP/weft-a.yaml" "$TMP/weft.yaml"
+	sleep 1.5
+fi
+
 # ---- config swap under load --------------------------------------------------------------------
 
 if want swap; then
@@ -491,7 +532,8 @@ LUA
 			weft_stop
 			WORKER_CPUS="1, 0" config a 1 >"$TMP/weft-a.yaml"
 			WORKER_CPUS="1, 0" config b 2 >"$TMP/weft-b.yaml"
-			if ! weft_start "$TMP/weft-a.yaml" "$TMP/weftd.log"; then
+			cp "$TMP/weft-a.yaml" "$TMP/weft.yaml"
+			if ! weft_start "$TMP/weft.yaml" "$TMP/weftd.log"; then
 				tap_not_ok "weftd restarts with two workers"
 			fi
 			ipc ping -c 1 -W 2 -q 198.18.0.1 >/dev/null 2>&1
