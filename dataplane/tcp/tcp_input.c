@@ -1095,6 +1095,16 @@ static void conn_input(struct weft_worker *w, struct tcp_conn *c, struct tcp_seg
 
 	/* Second: RST (RFC 5961 3.2: exactly RCV.NXT resets, elsewhere in the window challenges). */
 	if (s->flags & TCP_RST) {
+		/*
+		 * TIME-WAIT ignores RSTs (RFC 1337 section 3, fix F1): both FINs
+		 * are through, so an RST can only assassinate the wait early, and
+		 * with it data the application has not read yet, which the peer
+		 * already saw acknowledged.
+		 */
+		if (c->state == TCP_TIME_WAIT) {
+			weft_drop(w, m, WEFT_DROP_TCP_BAD_RST);
+			return;
+		}
 		if (seq != c->rcv_nxt) {
 			tcp_send_challenge_ack(w, c);
 			weft_drop(w, m, WEFT_DROP_TCP_BAD_RST);
