@@ -137,6 +137,7 @@ struct hp_down {
 	uint64_t resp_remaining;
 	struct h1_chunked resp_ch;
 	bool resp_extra;          /* the upstream sent bytes past its response: never reuse it */
+	bool resp_dechunk;        /* an HTTP/1.0 client: the chunked body goes out plain, delimited by close */
 
 	struct hp_down *free_next;
 };

@@ -480,6 +480,7 @@ static void request_end(struct hp_worker *hw, struct hp_down *d)
 	d->resp_timer = false;
 	d->keep_down = false;
 	d->resp_extra = false;
+	d->resp_dechunk = false;
 	memset(&d->req, 0, sizeof(d->req));
 	memset(&d->info, 0, sizeof(d->info));
 	h1_parser_init(&d->p, &req_limits);
@@ -1008,7 +1009,12 @@ static int read_response_head(struct hp_worker *hw, struct hp_down *d)
 	d->resp_remaining = d->rinfo.body == H1_BODY_LENGTH ? d->rinfo.content_length : 0;
 	if (d->rinfo.body == H1_BODY_CHUNKED)
 		h1_chunked_init(&d->resp_ch, &resp_limits);
-	d->keep_down = (d->info.flags & H1_MI_KEEP_ALIVE) && !d->close_after && d->rinfo.body != H1_BODY_CLOSE;
+	/* RFC 9112 7.1: chunked is HTTP/1.1; a 1.0 client gets the data plain, ended by our close. */
+	d->resp_dechunk = d->rinfo.body == H1_BODY_CHUNKED && d->req.minor == 0;
+	struct h1_msg_info out_info = d->rinfo;
+	if (d->resp_dechunk)
+		out_info.body = H1_BODY_CLOSE;
+	d->keep_down = (d->info.flags & H1_MI_KEEP_ALIVE) && !d->close_after && out_info.body != H1_BODY_CLOSE;
 	if (!d->keep_down)
 		d->close_after = 1;
 
@@ -1017,7 +1023,7 @@ static int read_response_head(struct hp_worker *hw, struct hp_down *d)
 	struct h1_fwd fwd = {.flags = d->keep_down ? 0 : H1_FWD_CLOSE};
 	if (b != NULL) {
 		h1_out_init(&o, b->data + b->len, HP_BUF_SIZE - b->len);
-		if (h1_write_response_head(&o, &d->resp, &d->rinfo, &fwd) != 0)
+		if (h1_write_response_head(&o, &d->resp, &out_info, &fwd) != 0)
 			b = NULL;
 	}
 	if (b == NULL) {
@@ -1148,7 +1154,20 @@ static int pump_response(struct hp_worker *hw, struct hp_down *d)
 				in = hw->in;
 			}
 			size_t olen = 0;
-			long used = h1_chunked_reencode(&d->resp_ch, in, len, b->data + b->len, HP_BUF_SIZE - b->len, &olen);
+			long used;
+			if (d->resp_dechunk) {
+				/* Decoded in place; the data spans are copied out plain (they fit: data <= input). */
+				struct h1_str spans[16];
+				unsigned ns = 0;
+				size_t cap = HP_BUF_SIZE - b->len;
+				used = h1_chunked_decode(&d->resp_ch, in, len < cap ? len : cap, spans, 16, &ns);
+				for (unsigned k = 0; used >= 0 && k < ns; k++) {
+					memcpy(b->data + b->len + olen, spans[k].ptr, spans[k].len);
+					olen += spans[k].len;
+				}
+			} else {
+				used = h1_chunked_reencode(&d->resp_ch, in, len, b->data + b->len, HP_BUF_SIZE - b->len, &olen);
+			}
 			if (used < 0) {
 				WEFT_CTR_ADD(hw->st.response_error[d->resp_ch.err], 1);
 				HP_ST_ADD(hw, upstream_aborted, 1);

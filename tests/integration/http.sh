@@ -389,6 +389,9 @@ if want bodies; then
 	check "download $BYTES bytes (Content-Length), sha256" test "$got" = "$want_sha"
 	got=$(ipc curl -s -m 120 -H "$H" "$URL/bytes/$BYTES?chunked=1" | sha256sum | cut -d' ' -f1)
 	check "download $BYTES bytes (chunked), sha256" test "$got" = "$want_sha"
+	want_1m=$("$PY" "$ECHO" --port 1 --digest 1000000)
+	got=$(ipc curl -0 -s -m 60 -H "$H" "$URL/bytes/1000000?chunked=1" | sha256sum | cut -d' ' -f1)
+	check "an HTTP/1.0 client gets a chunked response plain, ended by close, sha256" test "$got" = "$want_1m"
 	head -c "$BYTES" /dev/urandom >"$TMP/blob"
 	up_sha=$(sha256sum "$TMP/blob" | cut -d' ' -f1)
 	ipc curl -s -m 120 -H "$H" -H "Expect:" --data-binary @"$TMP/blob" -o "$TMP/r" "$URL/upload"
