@@ -786,6 +786,24 @@ static int pump_request(struct hp_worker *hw, struct hp_down *d)
 	struct weft_worker *w = hw->w;
 	struct tcp_conn *uc = d->up->c;
 
+	/*
+	 * Body bytes that came with the head join it in the output buffer, so
+	 * that a small request leaves in one segment (tcp_send() sends what it
+	 * is given at once: two calls, two segments, two ACKs).
+	 */
+	if (d->info.body == H1_BODY_LENGTH && d->req_remaining > 0 && d->held_req == NULL && out_pending(&d->ou) &&
+	    !d->ou.keep && d->consumed < d->rb->len) {
+		uint64_t n = d->rb->len - d->consumed;
+		if (n > d->req_remaining)
+			n = d->req_remaining;
+		if (n <= HP_BUF_SIZE - d->ou.b->len) {
+			memcpy(d->ou.b->data + d->ou.b->len, d->rb->data + d->consumed, (size_t)n);
+			d->ou.b->len += (uint32_t)n;
+			d->consumed += (uint32_t)n;
+			d->req_remaining -= n;
+			HP_ST_ADD(hw, bytes_to_upstream, n);
+		}
+	}
 	if (out_pending(&d->ou)) {
 		int rc = out_flush(hw, &d->ou, uc);
 		if (rc < 0) {
@@ -1049,6 +1067,23 @@ static int pump_response(struct hp_worker *hw, struct hp_down *d)
 	struct hp_buf *sb = d->sb;
 	int rc;
 
+	/* Body bytes read with the head leave with it, in one segment when they fit (see pump_request). */
+	if ((d->rinfo.body == H1_BODY_LENGTH || d->rinfo.body == H1_BODY_CLOSE) && sb != NULL && d->rconsumed < sb->len &&
+	    d->held_resp == NULL && out_pending(&d->od)) {
+		uint64_t n = sb->len - d->rconsumed;
+		if (d->rinfo.body == H1_BODY_LENGTH && n > d->resp_remaining) {
+			d->resp_extra = true;
+			n = d->resp_remaining;
+		}
+		if (n <= HP_BUF_SIZE - d->od.b->len) {
+			memcpy(d->od.b->data + d->od.b->len, sb->data + d->rconsumed, (size_t)n);
+			d->od.b->len += (uint32_t)n;
+			d->rconsumed += (uint32_t)n;
+			if (d->rinfo.body == H1_BODY_LENGTH)
+				d->resp_remaining -= n;
+			HP_ST_ADD(hw, bytes_to_downstream, n);
+		}
+	}
 	if ((rc = out_flush(hw, &d->od, d->c)) != 0) {
 		if (rc < 0) {
 			HP_ST_ADD(hw, downstream_aborted, 1);
