@@ -21,7 +21,8 @@
 # CPU time is the whole core; its busy share from its own counters is reported beside it).
 #
 # Output: one JSON line per (metric, peer) with weft, peer_value and ratio = weft / peer,
-# then one summary line per contender. Environment: SECONDS_PER_RUN (10), REPEAT (3),
+# then one summary line per contender, then bench_http's in-process cycles per request
+# (the HTTP proxy, and tcp_proxy moving the same bytes; see perf/bench_http.c). Environment: SECONDS_PER_RUN (10), REPEAT (3),
 # CONNS (64), PEERS ("haproxy nginx no-proxy"), DRIVER (af_packet), BUILD (build).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -33,6 +34,7 @@ CONNS=${CONNS:-64}
 PEERS=${PEERS:-"haproxy nginx no-proxy"}
 BUILD=${BUILD:-build}
 WEFTD=${WEFTD:-$HERE/../$BUILD/policy/mgmt/weftd}
+BENCH=${BENCH_HTTP:-$(dirname "$WEFTD")/../../perf/bench_http}
 PY=/usr/bin/python3
 TMP=$(mktemp -d /tmp/weft-perf-http.XXXXXX)
 PIDS=()
@@ -318,3 +320,13 @@ for n in names:
             line["busy_us_per_request"] = round(busy / 100.0 * 1e6 / r["rps"], 4) if r["rps"] else None
         print(json.dumps(line))
 PY
+
+# ---- in process, no kernel: weft's own cycles per request ----------------------------------------
+
+if [ -x "$BENCH" ]; then
+	for c in http tcp; do
+		taskset -c 0 "$BENCH" --case "$c" --seconds "$RUN_S" --conns "$CONNS"
+	done
+else
+	echo "# $BENCH not built" >&2
+fi
