@@ -259,7 +259,8 @@ int main(int argc, char **argv)
 	}
 	snprintf(m.cfg_path, sizeof(m.cfg_path), "%s", cfg_path);
 	m.cfg_hash = weft_hash_bytes(text, len);
-	free(text);
+	m.cfg_text = text; /* kept for /config_dump; replaced by every applied reload */
+	m.cfg_len = len;
 	m.n_workers = m.cfg.eal.n_workers;
 	m.started_at = time(NULL);
 
@@ -341,6 +342,7 @@ int main(int argc, char **argv)
 		rte_ring_free(m.workers[i].neigh_in);
 	}
 	weft_publisher_fini(&m.pub);
+	free(m.cfg_text);
 out_ports:
 	weft_ports_stop();
 out_eal:

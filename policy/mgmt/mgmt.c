@@ -143,6 +143,14 @@ int weft_mgmt_apply(struct weft_mgmt *m, const char *text, size_t len, const cha
 	weft_publish(&m->pub, s);
 	m->cfg = *cfg;
 	m->cfg_hash = hash;
+	char *copy = malloc(len + 1);
+	if (copy != NULL) {
+		memcpy(copy, text, len);
+		copy[len] = '\0';
+		free(m->cfg_text);
+		m->cfg_text = copy;
+		m->cfg_len = len;
+	}
 	m->applied_at = s->applied_at;
 	fprintf(stderr, "weftd: configuration version %lu applied from %s\n", (unsigned long)s->version,
 		name);
@@ -350,6 +358,11 @@ static void handle(const struct weft_admin_req *req, struct weft_admin_resp *res
 	} else if (strcmp(req->path, "/config/status") == 0 && get) {
 		resp->content_type = "application/json";
 		config_status(m, &resp->body);
+	} else if (strcmp(req->path, "/config_dump") == 0 && get) {
+		/* What is applied, byte for byte: the source of the running snapshot. */
+		resp->content_type = "application/yaml";
+		if (m->cfg_text != NULL)
+			weft_buf_append(&resp->body, m->cfg_text, m->cfg_len);
 	} else if (strcmp(req->path, "/config") == 0 && strcmp(req->method, "POST") == 0) {
 		char err[WEFT_CFG_ERR_LEN];
 		if (weft_mgmt_apply(m, req->body, req->body_len, "POST /config", err, sizeof(err)) == 0) {
@@ -359,7 +372,7 @@ static void handle(const struct weft_admin_req *req, struct weft_admin_resp *res
 			weft_buf_printf(&resp->body, "rejected: %s\n", err);
 		}
 	} else if (strcmp(req->path, "/") == 0 && get) {
-		weft_buf_puts(&resp->body, "weftd admin: /ready /stats /stats/prometheus /config/status "
+		weft_buf_puts(&resp->body, "weftd admin: /ready /stats /stats/prometheus /config/status /config_dump "
 					   "POST /config\n");
 	} else {
 		resp->status = 404;

@@ -23,6 +23,8 @@ struct weft_mgmt {
 	char cfg_path[4096];
 	struct weft_config cfg;        /* the applied configuration */
 	uint64_t cfg_hash;             /* FNV-1a of the applied file */
+	char *cfg_text;                /* the applied source, served by /config_dump */
+	size_t cfg_len;
 	time_t started_at;
 
 	unsigned n_workers;

@@ -54,6 +54,8 @@ if ! weft_start "$TMP/weft.yaml" "$TMP/weftd.log"; then
 fi
 tap_ok "weftd starts on $DRIVER and reports ready"
 
+weft_admin /config_dump >"$TMP/dump.yaml"
+check "/config_dump serves the applied file" cmp -s "$TMP/dump.yaml" "$TMP/weft.yaml"
 check "ping 198.18.0.1 answered" ipc ping -c 3 -i 0.2 -W 2 -q 198.18.0.1
 check "ping -6 2001:db8::1 answered" ipc ping -6 -c 3 -i 0.2 -W 2 -q 2001:db8::1
 mac=$(ipw cat /sys/class/net/p0/address)
