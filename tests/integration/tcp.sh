@@ -9,7 +9,8 @@
 #
 # Listeners (weft.yaml below) and what answers behind them:
 #   :5000 (v4 and v6)  blast server: sends its stream while reading ours, both checked by sha256
-#   :5100  the same, WEFT_TCP_BYTES long, for the fault cases
+#   :5100  the same, WEFT_TCP_BYTES long, for the fault cases (connect_timeout_ms 8000:
+#          a lost SYN or SYN-ACK costs a 1 s retransmission timeout, then 2 s, 4 s)
 #   :5002  an upstream port nobody listens on          -> the client must get an RST
 #   :5003  an upstream address nobody answers (ARP)    -> RST after connect_timeout_ms
 #   :5004  a server that never reads nor writes        -> RST both ways after idle_timeout_ms
@@ -32,8 +33,8 @@
 # run, 1 GiB everywhere (an hour or more, most of it at 5% loss):
 #   sudo WEFT_TCP_BYTES=1073741824 WEFT_TCP_CLEAN_BYTES=1073741824 \
 #     WEFTD=build/policy/mgmt/weftd tests/integration/tcp.sh
-# WEFT_TCP_CASES="clean loss1 ..." runs a subset; WEFT_TCP_PCAP=DIR keeps a
-# client-side capture of every case in DIR.
+# WEFT_TCP_CASES="clean loss1 ..." runs a subset; WEFT_TCP_PCAP=DIR keeps
+# captures of every transfer in DIR, on the client's link and on the upstream's.
 #
 # Clients and servers run on cpu 0, next to the (mostly idle) management
 # thread: the worker busy-polls cpu 1.
@@ -55,7 +56,7 @@ SERVER_PIDS=()
 DUMP_PID=
 
 cleanup() {
-	[ -n "$DUMP_PID" ] && kill "$DUMP_PID" 2>/dev/null
+	[ -n "$DUMP_PID" ] && kill $DUMP_PID 2>/dev/null
 	for p in "${SERVER_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	topo_down
 	rm -rf "$TMP"
@@ -159,7 +160,7 @@ listeners:
   - {name: limited, kind: tcp_proxy, address: 198.18.0.1, port: 5007, cluster: echo, max_connections: 2}
   - {name: halfclose, kind: tcp_proxy, address: 198.18.0.1, port: 5008, cluster: digest}
   - {name: many, kind: tcp_proxy, address: "::", port: 5009, cluster: echo}
-  - {name: faulty, kind: tcp_proxy, address: 198.18.0.1, port: 5100, cluster: faulty}
+  - {name: faulty, kind: tcp_proxy, address: 198.18.0.1, port: 5100, cluster: faulty, connect_timeout_ms: 8000}
 YAML
 }
 
@@ -232,14 +233,17 @@ print(" ".join(out))' 2>/dev/null
 case_begin() {
 	[ -z "$PCAP_DIR" ] && return 0
 	mkdir -p "$PCAP_DIR"
-	ipc tcpdump -i c0 -s 128 -w "$PCAP_DIR/$1.pcap" >/dev/null 2>&1 &
+	ipc tcpdump -U -i c0 -s 128 -w "$PCAP_DIR/$1.pcap" >/dev/null 2>&1 &
 	DUMP_PID=$!
+	ipu tcpdump -U -i u0 -s 128 -w "$PCAP_DIR/$1-upstream.pcap" >/dev/null 2>&1 &
+	DUMP_PID="$DUMP_PID $!"
 	sleep 0.5
 }
 case_end() {
 	[ -n "$DUMP_PID" ] || return 0
-	kill "$DUMP_PID" 2>/dev/null
-	wait "$DUMP_PID" 2>/dev/null
+	sleep 0.5
+	kill $DUMP_PID 2>/dev/null
+	wait $DUMP_PID 2>/dev/null
 	DUMP_PID=
 }
 
