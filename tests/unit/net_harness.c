@@ -121,8 +121,8 @@ static void fill_config(struct weft_config *c)
 
 	c->n_routes = 1;
 	r->dst.ip.af = 4;
-	r->dst.ip.v4 = h_ip4("10.0.0.0");
-	r->dst.plen = 8;
+	r->dst.ip.v4 = h_ip4("198.18.128.0");
+	r->dst.plen = 17;
 	r->via.af = 4;
 	r->via.v4 = h_ip4("198.19.0.254");
 }

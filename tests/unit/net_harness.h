@@ -7,7 +7,7 @@
  * Topology (weft's side):
  *   port 0  02:00:00:00:00:01  198.18.0.1/24  2001:db8:1::1/64  gw4 198.18.0.254  gw6 fe80::fe
  *   port 1  02:00:00:00:00:02  198.19.0.1/24  2001:db8:2::1/64
- *   route   10.0.0.0/8 via 198.19.0.254
+ *   route   198.18.128.0/17 via 198.19.0.254
  * Neighbours: H_PEER (198.18.0.2, 2001:db8:1::2, fe80::aa) and H_GW on port 0.
  */
 #ifndef WEFT_TESTS_NET_HARNESS_H

@@ -1086,12 +1086,12 @@ static void test_poll_timeout(void **state)
 static void test_open_errors(void **state)
 {
 	char err[256];
-	struct weft_admin_cfg cfg = {.addr = {.af = 4, .v4 = htonl(0x0a000001)}, .port = 0};
+	struct weft_admin_cfg cfg = {.addr = {.af = 4, .v4 = htonl(0xc6120001)}, .port = 0};
 	(void)state;
 
 	err[0] = '\0';
 	assert_null(weft_admin_open(&cfg, handler, NULL, err, sizeof(err)));
-	assert_non_null(strstr(err, "10.0.0.1 is not a loopback address"));
+	assert_non_null(strstr(err, "198.18.0.1 is not a loopback address"));
 
 	cfg.addr.v4 = htonl(INADDR_ANY);
 	assert_null(weft_admin_open(&cfg, handler, NULL, err, sizeof(err)));

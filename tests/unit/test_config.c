@@ -733,11 +733,11 @@ static void test_too_many_routes(void **state)
 	assert_non_null(buf);
 	n = snprintf(buf, cap, PORT0 "routes:\n");
 	for (int i = 0; i < 256; i++)
-		n += snprintf(buf + n, cap - (size_t)n, "  - {prefix: 10.%d.%d.0/24, via: 198.18.0.254}\n", i / 256,
+		n += snprintf(buf + n, cap - (size_t)n, "  - {prefix: 198.19.%d.%d/32, via: 198.18.0.254}\n", i / 256,
 			      i % 256);
 	check_ok(buf);
 	assert_int_equal(cfg.n_routes, 256);
-	snprintf(buf + n, cap - (size_t)n, "  - {prefix: 10.1.0.0/24, via: 198.18.0.254}\n");
+	snprintf(buf + n, cap - (size_t)n, "  - {prefix: 198.19.200.0/24, via: 198.18.0.254}\n");
 	check_err(buf, "weft.yaml:6: routes: too many routes (257, max 256)");
 	free(buf);
 }

@@ -855,16 +855,16 @@ static void test_icmp_echo_routed(void **state)
 	struct h_frame f;
 	struct rte_mbuf *m;
 
-	/* 10.1.2.3 lives behind 198.19.0.254 on port 1: the reply leaves there, whatever port asked. */
+	/* 198.18.130.3 lives behind 198.19.0.254 on port 1: the reply leaves there, whatever port asked. */
 	h_learn4(h, 1, h_ip4("198.19.0.254"), H_GW1);
-	echo4_frame(&f, "10.1.2.3", "198.18.0.1");
+	echo4_frame(&f, "198.18.130.3", "198.18.0.1");
 	h_rx(h, 0, &f);
 	h_assert_no_drop(h);
 	assert_int_equal(h_tx_count(h, 0), 0);
 	m = h_tx_pop(h, 1);
 	assert_memory_equal(tx_bytes(m), H_GW1, 6);
 	assert_memory_equal(tx_bytes(m) + 6, H_MAC1, 6);
-	assert_int_equal(tx_bytes(m)[14 + 16], 10);
+	assert_int_equal(tx_bytes(m)[14 + 16], 198);
 	rte_pktmbuf_free(m);
 
 	/* Anything else goes to port 0's default gateway, resolved first. */
@@ -1454,7 +1454,7 @@ static void test_out4_via_gateway(void **state)
 	struct harness *h = H(state);
 	struct rte_mbuf *m;
 
-	net_ip4_output(h->w, out4("198.19.0.1", "10.9.8.7", 0));
+	net_ip4_output(h->w, out4("198.19.0.1", "198.18.200.7", 0));
 	m = h_tx_pop(h, 1);
 	assert_arp_request(m, H_BCAST, H_MAC1, h_ip4("198.19.0.1"), h_ip4("198.19.0.254"));
 	rte_pktmbuf_free(m);
