@@ -175,8 +175,8 @@ static void test_sorted_longest_first(void **state)
 {
 	struct fx *f = *state;
 
-	add_route(&f->cfg, "10.0.0.0/8", "198.19.0.254", NULL, 20);
-	add_route(&f->cfg, "10.1.0.0/16", "198.18.0.254", NULL, 21);
+	add_route(&f->cfg, "198.18.128.0/17", "198.19.0.254", NULL, 20);
+	add_route(&f->cfg, "198.18.129.0/24", "198.18.0.254", NULL, 21);
 	add_route(&f->cfg, "192.0.2.7/32", "198.18.0.253", NULL, 22);
 	add_route(&f->cfg, "2001:db8:ff::/48", "2001:db8:0:2::fe", NULL, 23);
 	compile_ok(f);
@@ -194,19 +194,19 @@ static void test_lookup4_longest_match(void **state)
 	struct fx *f = *state;
 	const struct weft_route4 *r;
 
-	add_route(&f->cfg, "10.0.0.0/8", "198.19.0.254", NULL, 20);
-	add_route(&f->cfg, "10.1.0.0/16", "198.18.0.254", NULL, 21);
+	add_route(&f->cfg, "198.18.128.0/17", "198.19.0.254", NULL, 20);
+	add_route(&f->cfg, "198.18.129.0/24", "198.18.0.254", NULL, 21);
 	compile_ok(f);
 
-	r = weft_route4_lookup(&f->t, v4("10.1.2.3"));
+	r = weft_route4_lookup(&f->t, v4("198.18.129.3"));
 	assert_non_null(r);
-	assert_int_equal(r->plen, 16);
+	assert_int_equal(r->plen, 24);
 	assert_int_equal(r->gateway, v4("198.18.0.254"));
 	assert_int_equal(r->port, 0);
 
-	r = weft_route4_lookup(&f->t, v4("10.2.0.1"));
+	r = weft_route4_lookup(&f->t, v4("198.18.130.1"));
 	assert_non_null(r);
-	assert_int_equal(r->plen, 8);
+	assert_int_equal(r->plen, 17);
 	assert_int_equal(r->gateway, v4("198.19.0.254"));
 	assert_int_equal(r->port, 1); /* derived from the connected subnet of the via */
 }
@@ -251,10 +251,10 @@ static void test_lookup4_equal_prefix_keeps_config_order(void **state)
 	struct fx *f = *state;
 	const struct weft_route4 *r;
 
-	add_route(&f->cfg, "10.0.0.0/8", "198.19.0.200", NULL, 20);
-	add_route(&f->cfg, "10.0.0.0/8", "198.18.0.200", NULL, 21);
+	add_route(&f->cfg, "198.18.128.0/17", "198.19.0.200", NULL, 20);
+	add_route(&f->cfg, "198.18.128.0/17", "198.18.0.200", NULL, 21);
 	compile_ok(f);
-	r = weft_route4_lookup(&f->t, v4("10.9.9.9"));
+	r = weft_route4_lookup(&f->t, v4("198.18.137.9"));
 	assert_non_null(r);
 	assert_int_equal(r->gateway, v4("198.19.0.200"));
 }
@@ -264,11 +264,11 @@ static void test_static_dst_host_bits_masked(void **state)
 	struct fx *f = *state;
 	const struct weft_route4 *r;
 
-	add_route(&f->cfg, "10.1.2.3/16", "198.19.0.254", NULL, 20);
+	add_route(&f->cfg, "198.18.129.3/24", "198.19.0.254", NULL, 20);
 	compile_ok(f);
-	r = weft_route4_lookup(&f->t, v4("10.1.200.1"));
+	r = weft_route4_lookup(&f->t, v4("198.18.129.1"));
 	assert_non_null(r);
-	assert_int_equal(r->prefix, v4("10.1.0.0"));
+	assert_int_equal(r->prefix, v4("198.18.129.0"));
 }
 
 static void test_connected_deduplicated(void **state)
@@ -410,10 +410,10 @@ static void test_err_via_not_connected(void **state)
 {
 	struct fx *f = *state;
 
-	add_route(&f->cfg, "10.0.0.0/8", "198.18.0.254", NULL, 20);
-	add_route(&f->cfg, "10.1.0.0/16", "198.18.0.254", NULL, 21);
-	add_route(&f->cfg, "10.2.0.0/16", "198.18.0.254", NULL, 22);
-	add_route(&f->cfg, "10.3.0.0/16", "198.20.0.9", NULL, 0);
+	add_route(&f->cfg, "198.18.128.0/17", "198.18.0.254", NULL, 20);
+	add_route(&f->cfg, "198.18.129.0/24", "198.18.0.254", NULL, 21);
+	add_route(&f->cfg, "198.18.130.0/24", "198.18.0.254", NULL, 22);
+	add_route(&f->cfg, "198.18.131.0/24", "198.20.0.9", NULL, 0);
 	compile_err(f, "routes[3].via: 198.20.0.9 is not in any connected subnet");
 	f->cfg.routes[3].via = ip("203.0.113.1");
 	f->cfg.routes[3].line = 17;
@@ -424,7 +424,7 @@ static void test_err_via_not_on_named_port(void **state)
 {
 	struct fx *f = *state;
 
-	add_route(&f->cfg, "10.0.0.0/8", "198.18.0.254", "p1", 30);
+	add_route(&f->cfg, "198.18.128.0/17", "198.18.0.254", "p1", 30);
 	compile_err(f, "line 30: routes[0].via: 198.18.0.254 is not in a connected subnet of port p1");
 }
 
@@ -432,7 +432,7 @@ static void test_err_unknown_port(void **state)
 {
 	struct fx *f = *state;
 
-	add_route(&f->cfg, "10.0.0.0/8", "198.18.0.254", "eth9", 31);
+	add_route(&f->cfg, "198.18.128.0/17", "198.18.0.254", "eth9", 31);
 	compile_err(f, "line 31: routes[0].port: unknown port eth9");
 }
 
@@ -440,7 +440,7 @@ static void test_err_family_mismatch(void **state)
 {
 	struct fx *f = *state;
 
-	add_route(&f->cfg, "10.0.0.0/8", "2001:db8:0:1::fe", NULL, 32);
+	add_route(&f->cfg, "198.18.128.0/17", "2001:db8:0:1::fe", NULL, 32);
 	compile_err(f, "line 32: routes[0].via: address family differs from the destination's");
 }
 
@@ -448,7 +448,7 @@ static void test_err_via_is_ours(void **state)
 {
 	struct fx *f = *state;
 
-	add_route(&f->cfg, "10.0.0.0/8", "198.19.0.1", NULL, 33);
+	add_route(&f->cfg, "198.18.128.0/17", "198.19.0.1", NULL, 33);
 	compile_err(f, "line 33: routes[0].via: 198.19.0.1 is one of our own addresses");
 }
 
@@ -456,7 +456,7 @@ static void test_err_via_not_unicast(void **state)
 {
 	struct fx *f = *state;
 
-	add_route(&f->cfg, "10.0.0.0/8", "224.0.0.1", NULL, 34);
+	add_route(&f->cfg, "198.18.128.0/17", "224.0.0.1", NULL, 34);
 	compile_err(f, "line 34: routes[0].via: 224.0.0.1 is not a unicast address");
 	f->cfg.routes[0] = (struct weft_route_cfg){.dst = pfx("2001:db8:9::/48"), .via = ip("ff02::2"), .line = 35};
 	compile_err(f, "line 35: routes[0].via: ff02::2 is not a unicast address");
@@ -478,7 +478,7 @@ static void test_err_link_local_via_needs_port(void **state)
 static void test_err_prefix_too_long(void **state)
 {
 	struct fx *f = *state;
-	struct weft_route_cfg *r = add_route(&f->cfg, "10.0.0.0/8", "198.18.0.254", NULL, 37);
+	struct weft_route_cfg *r = add_route(&f->cfg, "198.18.128.0/17", "198.18.0.254", NULL, 37);
 
 	r->dst.plen = 33;
 	compile_err(f, "line 37: routes[0].dst: prefix length 33 is too long");
