@@ -260,7 +260,7 @@ static void test_connect_errors(void **state)
 	int err = 0;
 
 	(void)state;
-	inet_pton(AF_INET, "10.9.9.9", &dst.v4); /* no route, no gateway */
+	inet_pton(AF_INET, "198.19.255.9", &dst.v4); /* no route, no gateway */
 	assert_null(tcp_connect(h->w, &dst, 80, th_event, NULL, &err));
 	assert_int_equal(err, EHOSTUNREACH);
 	assert_null(tcp_connect(h->w, &dst, 0, th_event, NULL, &err));
