@@ -37,8 +37,9 @@ int weft_publisher_init(struct weft_publisher *p, unsigned n_workers, char *err,
 /**
  * Publish s (takes ownership; it must not be modified afterwards). Sets
  * s->version. The previous snapshot is queued for reclamation.
- * Returns 0, or -1 when the defer queue is full (s is not published and
- * still belongs to the caller).
+ * Always publishes and returns 0: when the defer queue is full even after
+ * reclaiming, the management thread waits out one grace period itself
+ * (workers report every iteration, so that is microseconds).
  */
 int weft_publish(struct weft_publisher *p, struct weft_snapshot *s);
 
