@@ -22,6 +22,14 @@
 #   unknown-ca.pem                another root; unknown.{pem,key} a client it signed
 #   server-expired.pem, server-future.pem  server certs for load-time checks (keys: *-expired.key ...)
 #   garbled.pem                   a PEM whose base64 is damaged
+#   server-ec2.{pem,key}          ECDSA, the same names as server-ec with a new key (rotation)
+#   wrong-san.{pem,key}           client, URI spiffe://weft.test/ns/evil/sa/intruder: verifies,
+#                                 but outside the ns/web principals the tests allow
+#   admin.{pem,key}               client, URI spiffe://weft.test/ns/ops/sa/admin
+#   mesh.{pem,key}                weft's own client identity to upstreams,
+#                                 URI spiffe://weft.test/ns/mesh/sa/weft
+#   backend.{pem,key}             an upstream server: DNS api.backend.weft.test,
+#                                 URI spiffe://weft.test/ns/backend/sa/api
 set -euo pipefail
 
 DIR=${1:?usage: certs.sh DIR}
@@ -73,12 +81,15 @@ extendedKeyUsage = serverAuth,clientAuth
 EOF
 }
 
-# leaf CA NAME KEYTYPE SUBJECT SAN [DATES...]: NAME.pem / NAME.key signed by CA.
+# leaf CA NAME KEYTYPE SUBJECT SAN [DATES...]: NAME.pem / NAME.key signed by CA. LEAF_EXT, when
+# set, is one more extension.
 leaf() {
 	local ca=$1 name=$2 kt=$3 subj=$4 san=$5
 	shift 5
 	if [ "$kt" = rsa ]; then rsagen "$name.key"; else ecgen "$name.key"; fi
-	ossl req -new -key "$name.key" -out "$name.csr" -subj "$subj" -addext "subjectAltName=$san"
+	local ext=(-addext "subjectAltName=$san")
+	[ -n "${LEAF_EXT:-}" ] && ext+=(-addext "$LEAF_EXT")
+	ossl req -new -key "$name.key" -out "$name.csr" -subj "$subj" "${ext[@]}"
 	local dates=(-days 825)
 	[ $# -gt 0 ] && dates=("$@")
 	openssl rand -hex 16 | sed 's/^[89a-f]/7/' >"$ca.db/serial" # 127 random bits, positive
@@ -90,9 +101,12 @@ leaf() {
 ca ca "/O=weft tests/CN=weft test root"
 ca unknown-ca "/O=elsewhere/CN=unknown root"
 
-leaf ca server-ec ec "/O=weft/CN=api.weft.test" \
+# Server certificates say where their CRL is (never fetched: the tests give weft and the clients
+# the file), as a public server's would; testssl counts a certificate without one as a finding.
+CDP=crlDistributionPoints=URI:http://198.18.1.2/weft-test-root.crl
+LEAF_EXT=$CDP leaf ca server-ec ec "/O=weft/CN=api.weft.test" \
 	"DNS:api.weft.test,DNS:*.apps.weft.test,URI:$TD/ns/default/sa/api"
-leaf ca server-rsa rsa "/O=weft/CN=rsa.weft.test" "DNS:rsa.weft.test,URI:$TD/ns/default/sa/rsa"
+LEAF_EXT=$CDP leaf ca server-rsa rsa "/O=weft/CN=rsa.weft.test" "DNS:rsa.weft.test,URI:$TD/ns/default/sa/rsa"
 leaf ca other ec "/O=weft/CN=other.weft.test" "DNS:other.weft.test"
 leaf ca wild ec "/O=weft/CN=wild" "DNS:*.wild.weft.test"
 leaf ca client ec "/O=weft, Inc./OU=web/CN=frontend" "URI:$TD/ns/web/sa/frontend,DNS:frontend.web.svc"
@@ -110,6 +124,13 @@ leaf ca server-expired ec "/O=weft/CN=old.weft.test" "DNS:old.weft.test" \
 	-startdate 20200101000000Z -enddate 20260101000000Z
 leaf ca server-future ec "/O=weft/CN=new.weft.test" "DNS:new.weft.test" \
 	-startdate 20900101000000Z -enddate 20910101000000Z
+LEAF_EXT=$CDP leaf ca server-ec2 ec "/O=weft/CN=api.weft.test" \
+	"DNS:api.weft.test,DNS:*.apps.weft.test,URI:$TD/ns/default/sa/api"
+leaf ca wrong-san ec "/O=weft/CN=intruder" "URI:$TD/ns/evil/sa/intruder"
+leaf ca admin ec "/O=weft/CN=admin" "URI:$TD/ns/ops/sa/admin"
+leaf ca mesh ec "/O=weft/CN=weft" "URI:$TD/ns/mesh/sa/weft"
+leaf ca backend ec "/O=weft/CN=api.backend.weft.test" \
+	"DNS:api.backend.weft.test,URI:$TD/ns/backend/sa/api"
 leaf unknown-ca unknown ec "/O=elsewhere/CN=stranger" "URI:spiffe://elsewhere.test/ns/x/sa/y"
 
 ossl ca -batch -config ca.cnf -revoke revoked.pem
@@ -123,6 +144,7 @@ ossl ca -batch -config ca.cnf -gencrl -out crl.pem
 	echo "-----END CERTIFICATE-----"
 } >garbled.pem
 
-for f in ca.pem crl.pem server-ec.pem server-rsa.pem client.pem expired.pem revoked.pem garbled.pem; do
+for f in ca.pem crl.pem server-ec.pem server-rsa.pem server-ec2.pem client.pem expired.pem revoked.pem \
+	wrong-san.pem admin.pem mesh.pem backend.pem garbled.pem; do
 	[ -s "$f" ] || { echo "certs.sh: $f was not made" >&2; exit 1; }
 done
