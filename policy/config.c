@@ -1523,11 +1523,12 @@ static int parse_endpoint(struct ctx *c, const yaml_node_t *n, const char *path,
 
 static int parse_cluster(struct ctx *c, const yaml_node_t *n, unsigned idx, struct weft_config *cfg)
 {
-	enum { NAME, LB_POLICY, ENDPOINTS, HASH_POLICY, RING_HASH, MAGLEV, LEAST_REQUEST, MAX_IDLE, IDLE_TIMEOUT, N };
+	enum { NAME, LB_POLICY, ENDPOINTS, HASH_POLICY, RING_HASH, MAGLEV, LEAST_REQUEST, MAX_IDLE, IDLE_TIMEOUT,
+	       HEALTH_CHECK, N };
 	struct field f[N] = {[NAME] = {"name"}, [LB_POLICY] = {"lb_policy"}, [ENDPOINTS] = {"endpoints"},
 			     [HASH_POLICY] = {"hash_policy"}, [RING_HASH] = {"ring_hash"}, [MAGLEV] = {"maglev"},
 			     [LEAST_REQUEST] = {"least_request"}, [MAX_IDLE] = {"max_idle_connections"},
-			     [IDLE_TIMEOUT] = {"idle_timeout_ms"}};
+			     [IDLE_TIMEOUT] = {"idle_timeout_ms"}, [HEALTH_CHECK] = {"health_check"}};
 	struct weft_cluster_cfg *cl = &cfg->clusters[idx];
 	char path[PATH_LEN], p[PATH_LEN], ip[PATH_LEN];
 	const char *s;
@@ -1566,6 +1567,8 @@ static int parse_cluster(struct ctx *c, const yaml_node_t *n, unsigned idx, stru
 	}
 	if (weft_cfgh_cluster((struct weft_cfg_ctx *)c, path, cl, f[HASH_POLICY].val, f[RING_HASH].val,
 			      f[MAGLEV].val, f[LEAST_REQUEST].val, f[MAX_IDLE].val, f[IDLE_TIMEOUT].val, cfg) != 0)
+		return -1;
+	if (weft_cfg_health_check((struct weft_cfg_ctx *)c, path, f[HEALTH_CHECK].val, cl) != 0)
 		return -1;
 
 	path_key(p, path, "endpoints");

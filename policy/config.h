@@ -177,6 +177,29 @@ struct weft_endpoint_cfg {
 	weft_cfg_str locality; /* "region/zone/subzone" in weft_config.http.str, 0: none */
 };
 
+/* Active health checks of a cluster's endpoints (policy/config_hc.c, dataplane/proxy/health.h). */
+enum weft_hc_kind {
+	WEFT_HC_NONE, /* no health_check block: no active checks */
+	WEFT_HC_TCP,  /* healthy when the TCP handshake completes in time */
+	WEFT_HC_HTTP, /* healthy when GET path answers an expected status in time */
+};
+
+#define WEFT_HC_MAX_STATUS_RANGES 16
+
+struct weft_health_check_cfg {
+	enum weft_hc_kind kind;
+	char path[256];            /* kind http: request target, starts with '/' */
+	char host[256];            /* kind http: Host header; the cluster name when not given */
+	uint16_t status_lo[WEFT_HC_MAX_STATUS_RANGES], status_hi[WEFT_HC_MAX_STATUS_RANGES];
+	unsigned n_status;         /* kind http: ranges of expected statuses (inclusive), >= 1 */
+	uint32_t interval_ms;      /* from the end of one check to the start of the next ... */
+	uint32_t jitter_ms;        /* ... plus a random 0..jitter_ms */
+	uint32_t timeout_ms;       /* a check not done by then failed */
+	uint32_t healthy_threshold;   /* consecutive successes that make an unhealthy endpoint healthy */
+	uint32_t unhealthy_threshold; /* consecutive failures that make a healthy endpoint unhealthy */
+	int line;                  /* of the health_check key's value */
+};
+
 struct weft_cluster_cfg {
 	char name[WEFT_CFG_NAME_LEN];
 	enum weft_lb_policy lb;
@@ -191,6 +214,7 @@ struct weft_cluster_cfg {
 	uint32_t choice_count;   /* least_request, 0: 2 */
 	uint32_t max_idle;       /* idle upstream connections kept per endpoint and worker */
 	uint32_t pool_idle_timeout_ms; /* an idle upstream connection is closed after this */
+	struct weft_health_check_cfg hc; /* kind WEFT_HC_NONE: no active checks */
 };
 
 enum weft_tcp_cc {
@@ -287,6 +311,9 @@ char *weft_prefix_fmt(const struct weft_prefix *p, char *buf, size_t len);
 void weft_tcp_cfg_defaults(struct weft_tcp_cfg *t);
 /** "cubic" or "newreno". */
 const char *weft_tcp_cc_name(enum weft_tcp_cc cc);
+
+/** Fill hc with a health_check block's defaults (kind WEFT_HC_NONE: what no block means). */
+void weft_cfg_health_check_defaults(struct weft_health_check_cfg *hc);
 
 /** Fill one port with the defaults a port entry starts from (mtu 1500, 1024 descriptors, fault seed 1). */
 void weft_port_cfg_defaults(struct weft_port_cfg *p);

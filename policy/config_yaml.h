@@ -75,6 +75,14 @@ int weft_cfgh_endpoint(struct weft_cfg_ctx *c, const char *path, const yaml_node
 int weft_cfgh_listener(struct weft_cfg_ctx *c, const char *path, int line, const yaml_node_t *route_config,
 		       const yaml_node_t *request_timeout, struct weft_listener_cfg *l, struct weft_config *cfg);
 
+/**
+ * A cluster's health_check block (policy/config_hc.c); n NULL when absent.
+ * cl->name must be set (the default Host). Always fills cl->hc (kind
+ * WEFT_HC_NONE when absent).
+ */
+int weft_cfg_health_check(struct weft_cfg_ctx *c, const char *path, const yaml_node_t *n,
+			  struct weft_cluster_cfg *cl);
+
 /** The lb_policy names of enum weft_lb_policy; 0 or -1. */
 int weft_cfgh_lb_policy(const char *s, enum weft_lb_policy *out);
 
