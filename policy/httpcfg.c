@@ -354,6 +354,7 @@ int weft_http_compile(const struct weft_config *cfg, const struct weft_http_snap
 		hl->request_timeout_ms = l->request_timeout_ms;
 		hl->connect_timeout_ms = l->connect_timeout_ms;
 		hl->idle_timeout_ms = l->idle_timeout_ms;
+		hl->request_header_timeout_ms = WEFT_HTTP_REQUEST_HEADER_TIMEOUT_MS_DEFAULT;
 		if (hl->rc != UINT32_MAX)
 			s->n_http_listeners++;
 	}

@@ -23,6 +23,9 @@
 
 #include "policy/config.h"
 
+/* Until the listener key is parsed: a whole request head within this from its first byte. */
+#define WEFT_HTTP_REQUEST_HEADER_TIMEOUT_MS_DEFAULT 10000u
+
 struct weft_lb;
 struct weft_route_table;
 
@@ -39,6 +42,7 @@ struct weft_http_listener {
 	uint32_t request_timeout_ms;   /* default time to the response head */
 	uint32_t connect_timeout_ms;
 	uint32_t idle_timeout_ms;      /* 0: none */
+	uint32_t request_header_timeout_ms; /* a request head from its first byte; 0: none (408 request_header_timeout) */
 };
 
 struct weft_http_snap {

@@ -86,7 +86,7 @@ enum hp_phase {
 
 enum hp_timer {
 	TK_NONE,
-	TK_IDLE,  /* due idle_ms after the last event */
+	TK_IDLE,  /* due idle_ms after the last event, or at hdr_deadline_ms if that comes first */
 	TK_FIXED, /* due at deadline_ms */
 };
 
@@ -107,6 +107,8 @@ struct hp_down {
 	char client[46];          /* the client's address, for x-forwarded-for */
 	struct weft_ip client_ip;
 	uint32_t idle_ms;
+	uint32_t hdr_ms;          /* the listener's request_header_timeout_ms (0: none) */
+	uint64_t hdr_deadline_ms; /* the head being read must be whole by then; 0: no head started */
 	uint64_t deadline_ms, last_ms;
 	struct hp_down *tnext, *tprev;
 
@@ -125,6 +127,8 @@ struct hp_down {
 	uint32_t consumed;        /* bytes of rb handled: the head and body bytes passed on */
 	uint64_t req_remaining;   /* Content-Length body bytes still to pass on */
 	struct h1_chunked req_ch;
+	uint32_t attempt_pos;     /* offset in ou.b of the x-weft-attempt-count value (the head's last field) */
+	uint8_t attempt;          /* this request's attempt upstream, 1 for the first */
 	bool proxied;             /* sent upstream (not answered locally) */
 	bool resp_timer;          /* the request is all sent: the response timeout runs */
 	bool req_done, reused, retried, resp_started, resp_head_done, resp_done, keep_down;

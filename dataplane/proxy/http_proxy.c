@@ -130,13 +130,24 @@ static void wheel_arm(struct hp_worker *hw, struct hp_down *d, uint64_t deadline
 	d->in_wheel = 1;
 }
 
-/* Time out idle_ms after the last event (0: never). */
+/* When a TK_IDLE timer is due: idle_ms after the last event, or the head's deadline if sooner. */
+static uint64_t idle_due(const struct hp_down *d)
+{
+	uint64_t due = d->idle_ms != 0 ? d->last_ms + d->idle_ms : UINT64_MAX;
+
+	if (d->hdr_deadline_ms != 0 && d->hdr_deadline_ms < due)
+		due = d->hdr_deadline_ms;
+	return due;
+}
+
+/* Time out idle_ms after the last event (0: never), or at the head's deadline while one runs. */
 static void timer_idle(struct hp_worker *hw, struct hp_down *d, uint32_t idle_ms)
 {
-	d->tkind = idle_ms != 0 ? TK_IDLE : TK_NONE;
 	d->idle_ms = idle_ms;
-	if (idle_ms != 0)
-		wheel_arm(hw, d, d->last_ms + idle_ms);
+	uint64_t due = idle_due(d);
+	d->tkind = due != UINT64_MAX ? TK_IDLE : TK_NONE;
+	if (due != UINT64_MAX)
+		wheel_arm(hw, d, due);
 	else
 		wheel_unlink(hw, d);
 }
@@ -531,6 +542,18 @@ static void request_view(struct hp_worker *hw, struct hp_down *d, struct weft_ht
 	v->random = h1_prng_next(&hw->prng);
 }
 
+#define ATTEMPT_HDR "x-weft-attempt-count"
+
+/* Number the attempt in the head kept in ou (nothing but the head follows attempt_pos). */
+static void set_attempt(struct hp_down *d, unsigned n)
+{
+	struct hp_buf *b = d->ou.b;
+	int k = snprintf(b->data + d->attempt_pos, 8, "%u\r\n\r\n", n);
+
+	b->len = d->attempt_pos + (uint32_t)k;
+	d->attempt = (uint8_t)n;
+}
+
 /* Write the head to send upstream into ou. Returns 0, or -1 when it does not fit. */
 static int write_request_head(struct hp_worker *hw, struct hp_down *d, const struct weft_route_table *t,
 			      const struct weft_route_result *res, const struct weft_http_req_view *v)
@@ -549,6 +572,8 @@ static int write_request_head(struct hp_worker *hw, struct hp_down *d, const str
 		(void)h1_fields_set(d->req.fields, &n, HP_FIELDS, "host", 4, d->info.authority.ptr, d->info.authority.len);
 	/* 100-continue is answered here (progress): the upstream gets the body without asking. */
 	h1_fields_remove(d->req.fields, n, "expect", 6);
+	/* The attempt count is ours (written below): a client's never goes through. */
+	h1_fields_remove(d->req.fields, n, ATTEMPT_HDR, sizeof(ATTEMPT_HDR) - 1);
 	fwd_req.n_fields = (uint16_t)n;
 	fwd_req.fields = d->req.fields;
 	fwd_req.target_form = H1_TF_ORIGIN;
@@ -574,7 +599,17 @@ static int write_request_head(struct hp_worker *hw, struct hp_down *d, const str
 	h1_out_init(&o, b->data + b->len, HP_BUF_SIZE - b->len);
 	if (h1_write_request_head(&o, &fwd_req, &d->info, &fwd) != 0)
 		return -1;
-	b->len += (uint32_t)o.len;
+	/*
+	 * x-weft-attempt-count goes last, in place of the head's final CRLF, so
+	 * that a retry rewrites only the tail of the kept head (set_attempt()).
+	 */
+	if (o.len < 4 || HP_BUF_SIZE - b->len - o.len < sizeof(ATTEMPT_HDR) + 8)
+		return -1;
+	b->len += (uint32_t)o.len - 2;
+	memcpy(b->data + b->len, ATTEMPT_HDR ": ", sizeof(ATTEMPT_HDR) + 1);
+	b->len += (uint32_t)sizeof(ATTEMPT_HDR) + 1;
+	d->attempt_pos = b->len;
+	set_attempt(d, 1);
 	d->req.n_fields = (uint16_t)n;
 	return 0;
 }
@@ -613,6 +648,7 @@ static void on_request(struct hp_worker *hw, struct hp_down *d, int head_len)
 	enum h1_err e;
 
 	HP_ST_ADD(hw, requests, 1);
+	d->hdr_deadline_ms = 0; /* the head is whole */
 	e = h1_request_info(&d->req, &req_limits, &d->info);
 	d->head_len = d->consumed = (uint32_t)head_len;
 	if (e != H1_E_NONE) {
@@ -639,6 +675,7 @@ static void on_request(struct hp_worker *hw, struct hp_down *d, int head_len)
 	const struct weft_http_listener *hl = &hs->listeners[li];
 	const struct weft_route_table *t = hs->rc[hl->rc];
 	d->idle_ms = hl->idle_timeout_ms;
+	d->hdr_ms = hl->request_header_timeout_ms;
 
 	request_view(hw, d, &v);
 	int r = weft_route_match(t, &v, w->id < hs->n_workers ? hs->scratch[w->id] : NULL, &res);
@@ -763,7 +800,8 @@ static void upstream_failed(struct hp_worker *hw, struct hp_down *d, bool refuse
 	if (!d->resp_started && d->reused && !d->retried && d->info.body == H1_BODY_NONE && d->ou.b != NULL) {
 		d->retried = true;
 		d->reused = false;
-		d->ou.off = 0; /* the head again, as it was */
+		d->ou.off = 0; /* the head again, as the next attempt */
+		set_attempt(d, d->attempt + 1u);
 		HP_ST_ADD(hw, retries_stale, 1);
 		if (up_connect(hw, d) == 0) {
 			d->resp_timer = false;
@@ -1309,6 +1347,11 @@ static int read_request_head(struct hp_worker *hw, struct hp_down *d)
 		d->rb = NULL;
 		return 0;
 	}
+	if (d->hdr_deadline_ms == 0 && d->hdr_ms != 0) {
+		/* The head's first byte: the whole head must follow within hdr_ms (slowloris). */
+		d->hdr_deadline_ms = hp_now_ms(hw) + d->hdr_ms;
+		timer_idle(hw, d, d->idle_ms);
+	}
 	int r = h1_parse_request(&d->p, rb->data, rb->len, &d->req);
 	if (r == H1_AGAIN) {
 		if (rb->len < HP_BUF_SIZE)
@@ -1319,6 +1362,7 @@ static int read_request_head(struct hp_worker *hw, struct hp_down *d)
 	}
 	if (r == H1_ERROR) {
 		HP_ST_ADD(hw, requests, 1);
+		d->hdr_deadline_ms = 0;
 		WEFT_CTR_ADD(hw->st.request_error[d->p.err], 1);
 		d->consumed = rb->len;
 		local_reply(hw, d, (unsigned)h1_err_status((enum h1_err)d->p.err), h1_err_name((enum h1_err)d->p.err),
@@ -1584,6 +1628,8 @@ static void accepted_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_e
 	const struct weft_http_snap *hs = snap->http;
 	uint32_t li = (uint32_t)(l - snap->l4.listeners);
 	d->idle_ms = hs != NULL && li < hs->n_listeners ? hs->listeners[li].idle_timeout_ms : l->idle_timeout_ms;
+	d->hdr_ms = hs != NULL && li < hs->n_listeners ? hs->listeners[li].request_header_timeout_ms
+						       : WEFT_HTTP_REQUEST_HEADER_TIMEOUT_MS_DEFAULT;
 	h1_parser_init(&d->p, &req_limits);
 	tcp_set_handler(c, down_event, d);
 	timer_idle(hw, d, d->idle_ms);
@@ -1624,7 +1670,7 @@ static void timer_visit(struct hp_worker *hw, struct hp_down *d, uint64_t now)
 		wheel_unlink(hw, d);
 		return;
 	}
-	due = d->tkind == TK_IDLE ? d->last_ms + d->idle_ms : d->deadline_ms;
+	due = d->tkind == TK_IDLE ? idle_due(d) : d->deadline_ms;
 	if (due > now) {
 		/* Activity does not touch the wheel; the entry moves to its real deadline here. */
 		if ((due & HP_WHEEL_MASK) != (d->deadline_ms & HP_WHEEL_MASK))
@@ -1637,6 +1683,14 @@ static void timer_visit(struct hp_worker *hw, struct hp_down *d, uint64_t now)
 	d->tkind = TK_NONE;
 	switch (d->phase) {
 	case HD_HEAD:
+		if (d->hdr_deadline_ms != 0 && now >= d->hdr_deadline_ms) {
+			/* A head started and not finished in time: 408, and the connection ends. */
+			d->hdr_deadline_ms = 0;
+			HP_ST_ADD(hw, requests, 1);
+			reply_reason(hw, d, HP_R_REQUEST_HEADER_TIMEOUT, true);
+			request_end(hw, d);
+			break;
+		}
 		HP_ST_ADD(hw, idle_timeouts, 1);
 		d->close_after = 1;
 		down_linger(hw, d);
