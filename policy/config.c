@@ -1524,11 +1524,13 @@ static int parse_endpoint(struct ctx *c, const yaml_node_t *n, const char *path,
 static int parse_cluster(struct ctx *c, const yaml_node_t *n, unsigned idx, struct weft_config *cfg)
 {
 	enum { NAME, LB_POLICY, ENDPOINTS, HASH_POLICY, RING_HASH, MAGLEV, LEAST_REQUEST, MAX_IDLE, IDLE_TIMEOUT,
-	       HEALTH_CHECK, N };
+	       HEALTH_CHECK, BREAKERS, OUTLIER, PANIC, N };
 	struct field f[N] = {[NAME] = {"name"}, [LB_POLICY] = {"lb_policy"}, [ENDPOINTS] = {"endpoints"},
 			     [HASH_POLICY] = {"hash_policy"}, [RING_HASH] = {"ring_hash"}, [MAGLEV] = {"maglev"},
 			     [LEAST_REQUEST] = {"least_request"}, [MAX_IDLE] = {"max_idle_connections"},
-			     [IDLE_TIMEOUT] = {"idle_timeout_ms"}, [HEALTH_CHECK] = {"health_check"}};
+			     [IDLE_TIMEOUT] = {"idle_timeout_ms"}, [HEALTH_CHECK] = {"health_check"},
+			     [BREAKERS] = {"circuit_breakers"}, [OUTLIER] = {"outlier_detection"},
+			     [PANIC] = {"panic_threshold_percent"}};
 	struct weft_cluster_cfg *cl = &cfg->clusters[idx];
 	char path[PATH_LEN], p[PATH_LEN], ip[PATH_LEN];
 	const char *s;
@@ -1569,6 +1571,9 @@ static int parse_cluster(struct ctx *c, const yaml_node_t *n, unsigned idx, stru
 			      f[MAGLEV].val, f[LEAST_REQUEST].val, f[MAX_IDLE].val, f[IDLE_TIMEOUT].val, cfg) != 0)
 		return -1;
 	if (weft_cfg_health_check((struct weft_cfg_ctx *)c, path, f[HEALTH_CHECK].val, cl) != 0)
+		return -1;
+	if (weft_cfgh_cluster_resilience((struct weft_cfg_ctx *)c, path, cl, f[BREAKERS].val, f[OUTLIER].val,
+					 f[PANIC].val) != 0)
 		return -1;
 
 	path_key(p, path, "endpoints");
@@ -1710,7 +1715,7 @@ static int parse_sni_routes(struct ctx *c, const yaml_node_t *n, const char *lpa
 static int parse_listener(struct ctx *c, const yaml_node_t *n, unsigned idx, struct weft_config *cfg)
 {
 	enum { NAME, KIND, ADDRESS, PORT, CLUSTER, CONNECT_TIMEOUT, IDLE_TIMEOUT, MAX_CONNS, ROUTE_CONFIG,
-	       REQUEST_TIMEOUT, SNI_ROUTES, N };
+	       REQUEST_TIMEOUT, SNI_ROUTES, REQUEST_HEADER_TIMEOUT, N };
 	struct field f[N] = {
 		[NAME] = {"name"},
 		[KIND] = {"kind"},
@@ -1723,6 +1728,7 @@ static int parse_listener(struct ctx *c, const yaml_node_t *n, unsigned idx, str
 		[ROUTE_CONFIG] = {"route_config"},
 		[REQUEST_TIMEOUT] = {"request_timeout_ms"},
 		[SNI_ROUTES] = {"sni_routes"},
+		[REQUEST_HEADER_TIMEOUT] = {"request_header_timeout_ms"},
 	};
 	struct weft_listener_cfg *l = &cfg->listeners[idx];
 	char path[PATH_LEN], p[PATH_LEN], a[64], b[80];
@@ -1794,9 +1800,10 @@ static int parse_listener(struct ctx *c, const yaml_node_t *n, unsigned idx, str
 	}
 
 	/* An http listener routes with its route config; the hook refuses cluster there. */
-	if (l->kind == WEFT_LISTENER_HTTP || f[ROUTE_CONFIG].val != NULL || f[REQUEST_TIMEOUT].val != NULL) {
+	if (l->kind == WEFT_LISTENER_HTTP || f[ROUTE_CONFIG].val != NULL || f[REQUEST_TIMEOUT].val != NULL ||
+	    f[REQUEST_HEADER_TIMEOUT].val != NULL) {
 		if (weft_cfgh_listener((struct weft_cfg_ctx *)c, path, l->line, f[ROUTE_CONFIG].val,
-				       f[REQUEST_TIMEOUT].val, l, cfg) != 0)
+				       f[REQUEST_TIMEOUT].val, f[REQUEST_HEADER_TIMEOUT].val, l, cfg) != 0)
 			return -1;
 		if (f[CLUSTER].val != NULL) {
 			path_key(p, path, "cluster");

@@ -148,6 +148,7 @@ struct weft_listener_cfg {
 	/* kind http (policy/config_http.c) */
 	unsigned route_config;       /* index into weft_config.http.rc */
 	uint32_t request_timeout_ms; /* time to the response head, unless the route sets timeout_ms */
+	uint32_t request_header_timeout_ms; /* a whole request head within this from its first byte, else 408; 0: none */
 	/* kind tls_passthrough: names in weft_config.sni[sni_first .. sni_first + n_sni) */
 	unsigned sni_first, n_sni;
 };
@@ -175,6 +176,32 @@ struct weft_endpoint_cfg {
 	uint32_t weight;
 	int line;
 	weft_cfg_str locality; /* "region/zone/subzone" in weft_config.http.str, 0: none */
+};
+
+/* circuit_breakers of a cluster (policy/resilience.h): limits across all workers. */
+struct weft_breaker_cfg {
+	uint32_t max_connections;      /* upstream connections */
+	uint32_t max_pending_requests; /* requests waiting for a connection */
+	uint32_t max_requests;         /* requests in flight */
+	uint32_t max_retries;          /* retries in flight; 0: no fixed cap (the budget governs) */
+	bool budget_enabled;           /* retry_budget (on by default) */
+	uint32_t budget_percent;       /* retries in flight up to this % of the requests in flight ... */
+	uint32_t min_retry_concurrency; /* ... or this many, whichever is larger */
+};
+
+/* outlier_detection of a cluster. A threshold of 0 turns that detector off. */
+struct weft_outlier_cfg {
+	bool enabled;
+	uint32_t consecutive_5xx;
+	uint32_t consecutive_gateway_failure;
+	uint32_t consecutive_local_origin_failure;
+	uint32_t interval_ms;          /* success-rate evaluation period */
+	uint32_t base_ejection_time_ms; /* ejection time = base * times ejected, up to max */
+	uint32_t max_ejection_time_ms;
+	uint32_t max_ejection_percent; /* at least one endpoint may always be ejected */
+	uint32_t success_rate_minimum_hosts; /* 0: no success-rate ejection */
+	uint32_t success_rate_request_volume; /* per endpoint and interval, to count */
+	uint32_t success_rate_stdev_factor; /* /1000: eject below mean - factor * stdev */
 };
 
 /* Active health checks of a cluster's endpoints (policy/config_hc.c, dataplane/proxy/health.h). */
@@ -214,8 +241,15 @@ struct weft_cluster_cfg {
 	uint32_t choice_count;   /* least_request, 0: 2 */
 	uint32_t max_idle;       /* idle upstream connections kept per endpoint and worker */
 	uint32_t pool_idle_timeout_ms; /* an idle upstream connection is closed after this */
+	/* Resilience (policy/resilience.h) */
+	struct weft_breaker_cfg breakers;
+	struct weft_outlier_cfg outlier;
+	uint32_t panic_threshold_percent; /* fewer usable endpoints than this %: balance across all */
 	struct weft_health_check_cfg hc; /* kind WEFT_HC_NONE: no active checks */
 };
+
+/** The breaker, outlier and panic defaults every cluster starts from (docs/configuration.md). */
+void weft_cluster_resilience_defaults(struct weft_cluster_cfg *cl);
 
 enum weft_tcp_cc {
 	WEFT_TCP_CC_CUBIC,

@@ -294,13 +294,14 @@ static int parse_match(ctx_t *c, const yaml_node_t *n, const char *path, struct 
 static int parse_forward(ctx_t *c, const yaml_node_t *n, const char *path, const struct weft_config *cfg,
 			 struct weft_http_cfg *h, struct weft_http_route_cfg *r)
 {
-	enum { CLUSTER, WEIGHTED, PREFIX_REWRITE, REGEX_REWRITE, HOST_REWRITE, TIMEOUT, N };
+	enum { CLUSTER, WEIGHTED, PREFIX_REWRITE, REGEX_REWRITE, HOST_REWRITE, TIMEOUT, RETRY, N };
 	field_t f[N] = {[CLUSTER] = {"cluster"},
 			[WEIGHTED] = {"weighted_clusters"},
 			[PREFIX_REWRITE] = {"prefix_rewrite"},
 			[REGEX_REWRITE] = {"regex_rewrite"},
 			[HOST_REWRITE] = {"host_rewrite"},
-			[TIMEOUT] = {"timeout_ms"}};
+			[TIMEOUT] = {"timeout_ms"},
+			[RETRY] = {"retry_policy"}};
 	char p[PATH_LEN], ip[PATH_LEN], kp[PATH_LEN];
 
 	if (is_null(n) || n->type != YAML_MAPPING_NODE)
@@ -400,7 +401,8 @@ static int parse_forward(ctx_t *c, const yaml_node_t *n, const char *path, const
 		if (get_u32(c, f[TIMEOUT].val, p, 1, REQUEST_TIMEOUT_MS_MAX, &r->timeout_ms) != 0)
 			return -1;
 	}
-	return 0;
+	weft_cfgy_path_key(p, path, "retry_policy");
+	return weft_cfgh_retry_policy(c, f[RETRY].val, p, &r->retry);
 }
 
 static int parse_redirect(ctx_t *c, const yaml_node_t *n, const char *path, struct weft_http_cfg *h,
@@ -761,21 +763,32 @@ int weft_cfgh_route_configs(ctx_t *c, const yaml_node_t *n, struct weft_config *
 /* ---- listeners, clusters, endpoints ----------------------------------------------------------- */
 
 int weft_cfgh_listener(ctx_t *c, const char *path, int line, const yaml_node_t *route_config,
-		       const yaml_node_t *request_timeout, struct weft_listener_cfg *l, struct weft_config *cfg)
+		       const yaml_node_t *request_timeout, const yaml_node_t *request_header_timeout,
+		       struct weft_listener_cfg *l, struct weft_config *cfg)
 {
 	struct weft_http_cfg *h = &cfg->http;
 	char p[PATH_LEN], sh[72];
 
 	http_init(c, h);
 	l->request_timeout_ms = REQUEST_TIMEOUT_MS_DEFAULT;
+	l->request_header_timeout_ms = WEFT_CFG_REQUEST_HEADER_TIMEOUT_MS_DEFAULT;
 	if (l->kind != WEFT_LISTENER_HTTP) {
-		bool rc = route_config != NULL;
-		weft_cfgy_path_key(p, path, rc ? "route_config" : "request_timeout_ms");
-		return fail(c, line_of(rc ? route_config : request_timeout), p, "only a listener of kind http takes this key");
+		const yaml_node_t *k = route_config != NULL ? route_config
+				       : request_timeout != NULL ? request_timeout
+								 : request_header_timeout;
+		weft_cfgy_path_key(p, path, k == route_config ? "route_config"
+					    : k == request_timeout ? "request_timeout_ms"
+								   : "request_header_timeout_ms");
+		return fail(c, line_of(k), p, "only a listener of kind http takes this key");
 	}
 	if (request_timeout != NULL) {
 		weft_cfgy_path_key(p, path, "request_timeout_ms");
 		if (get_u32(c, request_timeout, p, 1, REQUEST_TIMEOUT_MS_MAX, &l->request_timeout_ms) != 0)
+			return -1;
+	}
+	if (request_header_timeout != NULL) {
+		weft_cfgy_path_key(p, path, "request_header_timeout_ms");
+		if (get_u32(c, request_header_timeout, p, 0, REQUEST_TIMEOUT_MS_MAX, &l->request_header_timeout_ms) != 0)
 			return -1;
 	}
 	weft_cfgy_path_key(p, path, "route_config");

@@ -29,6 +29,7 @@
 #define WEFT_CFG_MAX_HTTP_WEIGHTED 512  /* weighted_clusters entries in all routes */
 #define WEFT_CFG_HTTP_STRINGS (192u << 10) /* bytes of strings: names, paths, values, bodies */
 #define WEFT_CFG_MAX_DIRECT_BODY 4096   /* bytes of one direct_response body */
+#define WEFT_CFG_REQUEST_HEADER_TIMEOUT_MS_DEFAULT 10000u /* slowloris: a whole request head within 10 s */
 
 /* An offset into weft_http_cfg.str; 0 is "absent" (str[0] is always NUL). */
 typedef uint32_t weft_cfg_str;
@@ -63,6 +64,44 @@ struct weft_http_weighted_cfg {
 	uint32_t weight;
 };
 
+/* retry_on conditions (policy/resilience.h, weft_retry_wanted()). */
+#define WEFT_RETRY_ON_5XX (1u << 0)
+#define WEFT_RETRY_ON_GATEWAY_ERROR (1u << 1)
+#define WEFT_RETRY_ON_CONNECT_FAILURE (1u << 2)
+#define WEFT_RETRY_ON_RESET (1u << 3)
+#define WEFT_RETRY_ON_REFUSED_STREAM (1u << 4)
+#define WEFT_RETRY_ON_RETRIABLE_STATUS (1u << 5)
+#define WEFT_RETRY_ON_DEFAULT                                                                             \
+	(WEFT_RETRY_ON_GATEWAY_ERROR | WEFT_RETRY_ON_CONNECT_FAILURE | WEFT_RETRY_ON_RESET |               \
+	 WEFT_RETRY_ON_REFUSED_STREAM)
+#define WEFT_RETRY_MAX_STATUS 16 /* retriable_status_codes entries */
+#define WEFT_RETRY_NUM_DEFAULT 2u
+#define WEFT_RETRY_NUM_MAX 10u
+#define WEFT_RETRY_BASE_MS_DEFAULT 25u
+#define WEFT_RETRY_MAX_MS_DEFAULT 250u
+#define WEFT_RETRY_INTERVAL_MS_MAX 60000u
+#define WEFT_RETRY_BODY_DEFAULT 65536u
+#define WEFT_RETRY_BODY_MAX (16u << 20)
+
+/*
+ * A route's retry_policy, as parsed and as compiled into the route action
+ * (struct weft_route_action.retry): plain values, no pointers. Absent in
+ * the YAML, it holds the defaults (weft_retry_policy_defaults()).
+ */
+struct weft_retry_policy {
+	uint32_t retry_on;            /* WEFT_RETRY_ON_* bits */
+	uint32_t num_retries;         /* 0..10; 0: never retry */
+	uint32_t per_try_timeout_ms;  /* 0: none (the route timeout bounds every try) */
+	uint32_t base_interval_ms;    /* backoff: full jitter in [0, min(max, base * 2^(n-1))]; 0: no wait */
+	uint32_t max_interval_ms;
+	uint32_t max_body_bytes;      /* request bodies up to this are kept for replay; larger: no retry */
+	uint32_t n_status;
+	uint16_t status[WEFT_RETRY_MAX_STATUS]; /* retriable_status_codes */
+};
+
+/** The policy a route without retry_policy gets. */
+void weft_retry_policy_defaults(struct weft_retry_policy *p);
+
 struct weft_http_route_cfg {
 	weft_cfg_str name;
 	/* match */
@@ -81,6 +120,7 @@ struct weft_http_route_cfg {
 	weft_cfg_str regex_pattern, regex_substitution;
 	weft_cfg_str host_rewrite;
 	uint32_t timeout_ms;         /* 0: the listener's request_timeout_ms */
+	struct weft_retry_policy retry; /* ACT_CLUSTER, ACT_WEIGHTED */
 	weft_cfg_str redirect_scheme, redirect_host, redirect_path, redirect_prefix;
 	uint16_t redirect_port, redirect_status;
 	bool redirect_strip_query;

@@ -70,10 +70,23 @@ int weft_cfgh_endpoint(struct weft_cfg_ctx *c, const char *path, const yaml_node
 
 /**
  * The keys of an http listener: route_config (a name, or an inline mapping),
- * request_timeout_ms; line is the listener's (for "required key is missing").
+ * request_timeout_ms, request_header_timeout_ms; line is the listener's (for "required key is missing").
  */
 int weft_cfgh_listener(struct weft_cfg_ctx *c, const char *path, int line, const yaml_node_t *route_config,
-		       const yaml_node_t *request_timeout, struct weft_listener_cfg *l, struct weft_config *cfg);
+		       const yaml_node_t *request_timeout, const yaml_node_t *request_header_timeout,
+		       struct weft_listener_cfg *l, struct weft_config *cfg);
+
+/**
+ * The resilience keys of clusters[idx] (policy/config_res.c): circuit_breakers,
+ * outlier_detection, panic_threshold_percent (NULL when absent). Fills the
+ * defaults first.
+ */
+int weft_cfgh_cluster_resilience(struct weft_cfg_ctx *c, const char *path, struct weft_cluster_cfg *cl,
+				 const yaml_node_t *breakers, const yaml_node_t *outlier, const yaml_node_t *panic);
+
+/** A route's retry_policy (n NULL or null: the defaults) into r (policy/config_res.c). */
+int weft_cfgh_retry_policy(struct weft_cfg_ctx *c, const yaml_node_t *n, const char *path,
+			   struct weft_retry_policy *r);
 
 /**
  * A cluster's health_check block (policy/config_hc.c); n NULL when absent.

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "policy/lb.h"
+#include "policy/resilience.h"
 #include "policy/route.h"
 
 /* Arrays of the route model for one route config, sized for the whole config. */
@@ -138,6 +139,7 @@ static void fill_route(const struct weft_config *cfg, struct model_mem *m, uint3
 	o->regex_rewrite_substitution = r->regex_pattern != 0 ? weft_cfg_s(h, r->regex_substitution) : NULL;
 	o->host_rewrite = opt(h, r->host_rewrite);
 	o->timeout_ms = r->timeout_ms;
+	o->retry = r->retry;
 	o->redirect.scheme = opt(h, r->redirect_scheme);
 	o->redirect.host = opt(h, r->redirect_host);
 	o->redirect.port = r->redirect_port;
@@ -246,7 +248,19 @@ static enum weft_lb_algo algo_of(enum weft_lb_policy p)
 	}
 }
 
-static int compile_clusters(const struct weft_config *cfg, struct weft_http_snap *s, char *err, size_t errlen)
+/* The previous snapshot's state of the cluster of this name, else any (endpoints carry over by address). */
+static const struct weft_cluster_rt *prev_rt(const struct weft_http_snap *prev, const char *name)
+{
+	if (prev == NULL)
+		return NULL;
+	for (unsigned i = 0; i < prev->n_clusters; i++)
+		if (prev->clusters[i].rt != NULL && strcmp(prev->clusters[i].name, name) == 0)
+			return prev->clusters[i].rt;
+	return NULL;
+}
+
+static int compile_clusters(const struct weft_config *cfg, const struct weft_http_snap *prev,
+			    struct weft_http_snap *s, char *err, size_t errlen)
 {
 	struct weft_lb_endpoint_cfg eps[WEFT_CFG_MAX_CLUSTER_ENDPOINTS];
 	char lerr[WEFT_LB_ERR_LEN];
@@ -292,9 +306,15 @@ static int compile_clusters(const struct weft_config *cfg, struct weft_http_snap
 			return -1;
 		}
 		snprintf(hc->name, sizeof(hc->name), "%s", cc->name);
+		s->n_clusters = i + 1;
+		hc->rt = weft_cluster_rt_new(cfg, cc, s->n_workers, prev_rt(prev, cc->name));
+		if (hc->rt == NULL) {
+			snprintf(err, errlen, "%s:%d: clusters[%u]: out of memory for the resilience state",
+				 cfg->http.source[0] ? cfg->http.source : "<config>", cc->line, i);
+			return -1;
+		}
 		hc->max_idle = cc->max_idle;
 		hc->pool_idle_timeout_ms = cc->pool_idle_timeout_ms;
-		s->n_clusters = i + 1;
 	}
 	return 0;
 }
@@ -341,7 +361,7 @@ int weft_http_compile(const struct weft_config *cfg, const struct weft_http_snap
 	if (n_workers == 0)
 		n_workers = 1;
 	s->n_workers = n_workers < WEFT_CFG_MAX_WORKERS ? n_workers : WEFT_CFG_MAX_WORKERS;
-	if (compile_routes(cfg, prev, s->n_workers, s, err, errlen) != 0 || compile_clusters(cfg, s, err, errlen) != 0 ||
+	if (compile_routes(cfg, prev, s->n_workers, s, err, errlen) != 0 || compile_clusters(cfg, prev, s, err, errlen) != 0 ||
 	    fit_scratches(prev, s, err, errlen) != 0) {
 		weft_http_snap_free(s);
 		return -1;
@@ -352,9 +372,9 @@ int weft_http_compile(const struct weft_config *cfg, const struct weft_http_snap
 		struct weft_http_listener *hl = &s->listeners[i];
 		hl->rc = l->kind == WEFT_LISTENER_HTTP && l->route_config < s->n_rc ? l->route_config : UINT32_MAX;
 		hl->request_timeout_ms = l->request_timeout_ms;
+		hl->request_header_timeout_ms = l->request_header_timeout_ms;
 		hl->connect_timeout_ms = l->connect_timeout_ms;
 		hl->idle_timeout_ms = l->idle_timeout_ms;
-		hl->request_header_timeout_ms = WEFT_HTTP_REQUEST_HEADER_TIMEOUT_MS_DEFAULT;
 		if (hl->rc != UINT32_MAX)
 			s->n_http_listeners++;
 	}
@@ -368,8 +388,10 @@ void weft_http_snap_free(struct weft_http_snap *s)
 		return;
 	for (unsigned i = 0; i < s->n_rc; i++)
 		weft_routes_free(s->rc[i]);
-	for (unsigned i = 0; i < s->n_clusters; i++)
+	for (unsigned i = 0; i < s->n_clusters; i++) {
 		weft_lb_free(s->clusters[i].lb);
+		weft_cluster_rt_free(s->clusters[i].rt);
+	}
 	for (unsigned w = 0; w < s->n_workers; w++)
 		weft_route_scratch_free(s->scratch[w]);
 	free(s);

@@ -23,15 +23,17 @@
 
 #include "policy/config.h"
 
-/* Until the listener key is parsed: a whole request head within this from its first byte. */
-#define WEFT_HTTP_REQUEST_HEADER_TIMEOUT_MS_DEFAULT 10000u
+/* What a listener without request_header_timeout_ms gets (policy/config_http.h). */
+#define WEFT_HTTP_REQUEST_HEADER_TIMEOUT_MS_DEFAULT WEFT_CFG_REQUEST_HEADER_TIMEOUT_MS_DEFAULT
 
+struct weft_cluster_rt;
 struct weft_lb;
 struct weft_route_table;
 
 struct weft_http_cluster {
 	char name[WEFT_CFG_NAME_LEN];
 	struct weft_lb *lb;            /* every cluster has one */
+	struct weft_cluster_rt *rt;    /* breakers, retry budget, outlier and health state (policy/resilience.h) */
 	uint32_t max_idle;             /* upstream pool: idle connections per endpoint and worker */
 	uint32_t pool_idle_timeout_ms;
 };
@@ -62,8 +64,10 @@ struct weft_http_snap {
  * Compile the HTTP part of a validated config. Management thread only.
  *
  * @param prev       the snapshot part being replaced, or NULL: route tables
- *                   with the same name reuse its Hyperscan databases, and
- *                   the scratches are clones of its own (never written)
+ *                   with the same name reuse its Hyperscan databases, the
+ *                   scratches are clones of its own (never written), and
+ *                   endpoints keep their resilience state (ejections,
+ *                   health, totals) by address and port (prev is only read)
  * @param n_workers  workers that will route (regex rewrite copies, scratches)
  * @param err        on failure "FILE:LINE: route_configs[0].virtual_hosts[1]...: reason"
  * @return 0 with *out set, or -1 with err filled

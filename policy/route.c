@@ -520,6 +520,7 @@ static int compile_action(struct cc *c, unsigned r, const struct weft_route_cfg_
 
 	a->kind = rc->action;
 	a->timeout_ms = rc->timeout_ms;
+	a->retry = rc->retry;
 	if (!forwards && (rc->prefix_rewrite != NULL || rc->regex_rewrite_pattern != NULL || rc->host_rewrite != NULL))
 		return fail(c, line, "virtual_hosts[%u].routes[%u].route: rewrites need a cluster or weighted_clusters",
 			    c->v, r);

@@ -29,6 +29,8 @@
 
 #include <hs/hs.h>
 
+#include "policy/config_http.h" /* struct weft_retry_policy */
+
 /* ------------------------------------------------------------------------ */
 /* The request as the router sees it                                         */
 /* ------------------------------------------------------------------------ */
@@ -180,6 +182,7 @@ struct weft_route_cfg_route {
 	const char *regex_rewrite_substitution; /* \0..\9 refer to the match and its groups */
 	const char *host_rewrite;
 	uint32_t timeout_ms;               /* 0: the listener's default */
+	struct weft_retry_policy retry;    /* copied; zeroed: no retries (the YAML loader fills the defaults) */
 	/* ACT_REDIRECT */
 	struct weft_route_cfg_redirect redirect;
 	/* ACT_DIRECT */
@@ -255,6 +258,7 @@ struct weft_route_action {
 	bool rewrites_path;          /* prefix or regex rewrite: call weft_route_rewrite_path() */
 	struct weft_route_str host_rewrite; /* len 0: keep the Host */
 	uint32_t timeout_ms;
+	struct weft_retry_policy retry; /* ACT_CLUSTER, ACT_WEIGHTED: policy/resilience.h decides with it */
 	struct {                     /* ACT_REDIRECT */
 		struct weft_route_str scheme, host, path, prefix_rewrite;
 		uint16_t port, status;
