@@ -13,7 +13,7 @@ WEFT_PACKAGES=(
 	# tests and benchmarks
 	python3 python3-scapy iproute2 iputils-ping iputils-arping ethtool curl wrk
 	nghttp2-client haproxy nginx-light openssl gnutls-bin testssl.sh socat
-	tcpdump procps psmisc jq node-llhttp
+	tcpdump procps psmisc jq node-llhttp slowhttptest python3-matplotlib
 )
 
 # Packages whose maintainer scripts start a daemon on install.
