@@ -14,6 +14,7 @@
 #include "dataplane/dispatch.h"
 #include "dataplane/l4/tcp_proxy.h"
 #include "dataplane/net/net.h"
+#include "dataplane/proxy/health.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
 #include "drivers/port.h"
@@ -128,6 +129,7 @@ int weft_worker_main(void *arg)
 			net_neigh_timers(w);
 			tcp_timers(w);
 			tcp_proxy_timers(w);
+			health_timers(w); /* one comparison unless a check is due or the snapshot changed */
 			next_timer = start + timer_period;
 		}
 		for (uint16_t p = 0; p < w->n_ports; p++) {

@@ -315,6 +315,7 @@ static int compile_clusters(const struct weft_config *cfg, const struct weft_htt
 		}
 		hc->max_idle = cc->max_idle;
 		hc->pool_idle_timeout_ms = cc->pool_idle_timeout_ms;
+		hc->hc = cc->hc;
 	}
 	return 0;
 }

@@ -36,6 +36,7 @@ struct weft_http_cluster {
 	struct weft_cluster_rt *rt;    /* breakers, retry budget, outlier and health state (policy/resilience.h) */
 	uint32_t max_idle;             /* upstream pool: idle connections per endpoint and worker */
 	uint32_t pool_idle_timeout_ms;
+	struct weft_health_check_cfg hc; /* active checks (dataplane/proxy/health.h); kind NONE: none */
 };
 
 /* Indexed like the listeners of the snapshot's L4 table (config order). */

@@ -308,6 +308,10 @@ int weft_stats_json(const struct weft_stats_view *v, struct weft_buf *o)
 		weft_buf_puts(o, ",\n  \"http\": ");
 		weft_stats_http_json(v, o, -1, "  ");
 	}
+	if (v->hc.n_stats > 0) {
+		weft_buf_puts(o, ",\n  \"health_check\": ");
+		weft_stats_hc_json(v, o, -1, "  ");
+	}
 
 	weft_buf_puts(o, ",\n  \"workers\": [");
 	bool first = true;
@@ -334,6 +338,10 @@ int weft_stats_json(const struct weft_stats_view *v, struct weft_buf *o)
 		if (v->http.n_stats > 0 && v->http.present[w]) {
 			weft_buf_puts(o, ",\n      \"http\": ");
 			weft_stats_http_json(v, o, (int)w, "      ");
+		}
+		if (v->hc.n_stats > 0 && v->hc.present[w]) {
+			weft_buf_puts(o, ",\n      \"health_check\": ");
+			weft_stats_hc_json(v, o, (int)w, "      ");
 		}
 		weft_buf_puts(o, "\n    }");
 		first = false;
@@ -652,6 +660,8 @@ int weft_stats_prometheus(const struct weft_stats_view *v, struct weft_buf *o)
 		prom_proxy(v, o);
 	if (v->http.n_stats > 0)
 		weft_stats_http_prometheus(v, o);
+	if (v->hc.n_stats > 0)
+		weft_stats_hc_prometheus(v, o);
 
 	prom_family(o, "weft_config_version", "gauge",
 		    "Version of the configuration snapshot the workers run.");

@@ -111,6 +111,27 @@ struct weft_stats_http {
 	uint64_t upstream_idle[WEFT_MAX_WORKERS];
 };
 
+#define WEFT_STATS_HC_MAX_STATS 16   /* health checker counters */
+#define WEFT_STATS_HC_MAX_REASONS 16 /* health-check failure reasons */
+
+/*
+ * The health checker of each worker (policy/stats_health.c renders it):
+ * counters and failure reasons named by dataplane/proxy/health.h, and two
+ * gauges. n_stats == 0: no checker.
+ */
+struct weft_stats_hc {
+	unsigned n_stats;                /* <= WEFT_STATS_HC_MAX_STATS */
+	const char *const *stat_name;
+	const char *const *stat_help;
+	unsigned n_reasons;              /* <= WEFT_STATS_HC_MAX_REASONS */
+	const char *const *reason_name;
+	bool present[WEFT_MAX_WORKERS];
+	uint64_t stat[WEFT_MAX_WORKERS][WEFT_STATS_HC_MAX_STATS];
+	uint64_t failure[WEFT_MAX_WORKERS][WEFT_STATS_HC_MAX_REASONS];
+	uint64_t endpoints[WEFT_MAX_WORKERS]; /* gauge: endpoints the worker checks */
+	uint64_t unhealthy[WEFT_MAX_WORKERS]; /* gauge: of those, unhealthy now */
+};
+
 /*
  * Everything the renderers report. Index i of workers[], worker_lcore[] and
  * busy_pct[] is worker i (the "worker" label); index i of ports[] is weft port
@@ -133,6 +154,7 @@ struct weft_stats_view {
 	struct weft_stats_tcp tcp;     /* zeroed: no TCP stack */
 	struct weft_stats_proxy proxy; /* zeroed: no tcp_proxy */
 	struct weft_stats_http http;   /* zeroed: no HTTP proxy */
+	struct weft_stats_hc hc;       /* zeroed: no health checker */
 };
 
 /*
@@ -263,6 +285,26 @@ void weft_stats_http_json(const struct weft_stats_view *v, struct weft_buf *out,
  *   weft_http_response_errors_total{worker,reason}     counter, every parser reason
  */
 void weft_stats_http_prometheus(const struct weft_stats_view *v, struct weft_buf *out);
+
+/**
+ * The "health_check" object (policy/stats_health.c) of worker w, or summed
+ * over the workers when w is -1; weft_stats_json() places it at the top
+ * level and in every worker when v->hc.n_stats > 0:
+ *
+ *    "health_check":{"endpoints":N, "unhealthy":N, "<stat>":N, ...,
+ *                    "failure_reasons":{"<reason>":N, ...}}
+ */
+void weft_stats_hc_json(const struct weft_stats_view *v, struct weft_buf *out, int w, const char *indent);
+
+/**
+ * The health checker's Prometheus families (when v->hc.n_stats > 0):
+ *
+ *   weft_health_check_<stat>_total{worker}                    counter, one family per checker counter
+ *   weft_health_check_failure_reasons_total{worker,reason}    counter, every reason
+ *   weft_health_check_endpoints{worker}                       gauge, endpoints the worker checks
+ *   weft_health_check_endpoints_unhealthy{worker}             gauge
+ */
+void weft_stats_hc_prometheus(const struct weft_stats_view *v, struct weft_buf *out);
 
 #define WEFT_STATS_PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define WEFT_STATS_JSON_CONTENT_TYPE "application/json"

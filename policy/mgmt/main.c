@@ -21,6 +21,7 @@
 
 #include "dataplane/l4/tcp_proxy.h"
 #include "dataplane/net/net.h"
+#include "dataplane/proxy/health.h"
 #include "dataplane/proxy/http_proxy.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
@@ -185,6 +186,11 @@ static int setup_workers(struct weft_mgmt *m, char *err, size_t errlen)
 			snprintf(err, errlen, "worker %u: cannot allocate HTTP streams: %s", i, strerror(-rc));
 			return -1;
 		}
+		/* Health checks too, with or without a health_check block now: a reload may add one. */
+		if ((rc = health_init(w)) != 0) {
+			snprintf(err, errlen, "worker %u: cannot allocate the health checker: %s", i, strerror(-rc));
+			return -1;
+		}
 	}
 	/*
 	 * Queue ownership: worker w polls queue w of every port that has one
@@ -336,6 +342,7 @@ int main(int argc, char **argv)
 		/* Sessions before the stack: the proxy holds payload, the stack owns the connections. */
 		tcp_proxy_free(&m.workers[i]);
 		http_proxy_free(&m.workers[i]);
+		health_free(&m.workers[i]);
 		tcp_stack_free(&m.workers[i]);
 		net_neigh_free(&m.workers[i]);
 		rte_ring_free(m.workers[i].inbox);

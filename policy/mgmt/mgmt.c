@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "dataplane/l4/tcp_proxy.h"
+#include "dataplane/proxy/health.h"
 #include "dataplane/proxy/http_proxy.h"
 #include "dataplane/tcp/tcp.h"
 #include "drivers/port.h"
@@ -275,6 +276,33 @@ static void fill_http_view(struct weft_mgmt *m, struct weft_stats_view *v)
 	h->error_name = http_proxy_h1_err_name;
 }
 
+_Static_assert(HEALTH_STAT_MAX <= WEFT_STATS_HC_MAX_STATS, "health-check counters do not fit the stats view");
+_Static_assert(HEALTH_F_COUNT <= WEFT_STATS_HC_MAX_REASONS, "health-check reasons do not fit the stats view");
+
+/* Copy each worker's health-check counters into the plain view. */
+static void fill_hc_view(struct weft_mgmt *m, struct weft_stats_view *v)
+{
+	struct weft_stats_hc *h = &v->hc;
+
+	for (unsigned i = 0; i < m->n_workers && i < WEFT_MAX_WORKERS; i++) {
+		const struct health_stats *hs = health_stats(&m->workers[i]);
+		if (hs == NULL)
+			continue;
+		h->present[i] = true;
+		for (unsigned k = 0; k < HEALTH_STAT_MAX; k++)
+			h->stat[i][k] = WEFT_CTR_READ(hs->stat[k]);
+		for (unsigned k = 0; k < HEALTH_F_COUNT; k++)
+			h->failure[i][k] = WEFT_CTR_READ(hs->failure[k]);
+		h->endpoints[i] = WEFT_CTR_READ(hs->endpoints);
+		h->unhealthy[i] = WEFT_CTR_READ(hs->unhealthy);
+	}
+	h->n_stats = HEALTH_STAT_MAX;
+	h->stat_name = health_stat_name;
+	h->stat_help = health_stat_help;
+	h->n_reasons = HEALTH_F_COUNT;
+	h->reason_name = health_failure_name;
+}
+
 static void fill_view(struct weft_mgmt *m, struct weft_stats_view *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -307,6 +335,7 @@ static void fill_view(struct weft_mgmt *m, struct weft_stats_view *v)
 	v->uptime_s = (uint64_t)(time(NULL) - m->started_at);
 	fill_tcp_view(m, v);
 	fill_http_view(m, v);
+	fill_hc_view(m, v);
 	weft_stats_sampler_apply(&m->sampler, v);
 }
 

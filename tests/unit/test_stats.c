@@ -505,6 +505,55 @@ static void test_json_valid_and_values(void **state)
 	assert_non_null(strstr(t, "18446744073709551615"));
 }
 
+/* The health checker's object and families (policy/stats_health.c). */
+static void test_health_check(void **state)
+{
+	static const char *const names[] = {"checks", "successes", "failures"};
+	static const char *const help[] = {"started", "ok", "failed"};
+	static const char *const reasons[] = {"connect_refused", "timeout"};
+	struct fixture *f = *state;
+	struct weft_stats_hc *h = &f->v.hc;
+
+	/* No checker: nothing rendered. */
+	assert_int_equal(weft_stats_json(&f->v, &f->out), 0);
+	assert_null(strstr(f->out.data, "health_check"));
+	weft_buf_reset(&f->out);
+
+	h->n_stats = 3;
+	h->stat_name = names;
+	h->stat_help = help;
+	h->n_reasons = 2;
+	h->reason_name = reasons;
+	h->present[0] = h->present[1] = true;
+	h->stat[0][0] = 10;
+	h->stat[1][0] = 5;
+	h->failure[0][1] = 2;
+	h->failure[1][1] = 3;
+	h->endpoints[0] = 4;
+	h->endpoints[1] = 3;
+	h->unhealthy[1] = 1;
+
+	assert_int_equal(weft_stats_json(&f->v, &f->out), 0);
+	assert_true(json_valid(f->out.data, f->out.len));
+	assert_int_equal(count(f->out.data, "\"health_check\": {"), 3); /* totals and two workers */
+	assert_non_null(strstr(f->out.data, "\"endpoints\": 7,"));
+	assert_non_null(strstr(f->out.data, "\"checks\": 15,"));
+	assert_non_null(strstr(f->out.data, "\"timeout\": 5\n"));
+	weft_buf_reset(&f->out);
+
+	assert_int_equal(weft_stats_prometheus(&f->v, &f->out), 0);
+	const char *t = f->out.data;
+	assert_non_null(strstr(t, "# HELP weft_health_check_checks_total started\n"
+				  "# TYPE weft_health_check_checks_total counter\n"
+				  "weft_health_check_checks_total{worker=\"0\"} 10\n"
+				  "weft_health_check_checks_total{worker=\"1\"} 5\n"));
+	assert_non_null(strstr(t, "weft_health_check_failure_reasons_total{worker=\"0\",reason=\"connect_refused\"} 0\n"));
+	assert_non_null(strstr(t, "weft_health_check_failure_reasons_total{worker=\"1\",reason=\"timeout\"} 3\n"));
+	assert_non_null(strstr(t, "weft_health_check_endpoints{worker=\"0\"} 4\n"));
+	assert_non_null(strstr(t, "weft_health_check_endpoints_unhealthy{worker=\"1\"} 1\n"));
+	assert_int_equal(count(t, "# TYPE weft_health_check_"), 6);
+}
+
 static void test_json_escaping(void **state)
 {
 	struct fixture *f = *state;
@@ -689,6 +738,7 @@ int main(void)
 		cmocka_unit_test(test_prom_empty_view),
 		cmocka_unit_test_setup_teardown(test_json_valid_and_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_escaping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_health_check, setup, teardown),
 		cmocka_unit_test(test_json_checker_rejects),
 		cmocka_unit_test(test_reasons_json),
 		cmocka_unit_test_setup_teardown(test_busy_pct_two_samples, setup, teardown),
