@@ -138,7 +138,7 @@ P_TLS="    tls:
       certificates: [{cert: $C/server-ec.pem, key: $C/server-ec.key, names: [api.weft.test]}]
       trust_bundle: $C/ca.pem"
 P_L="listeners:
-  - {name: l, kind: http, address: 198.18.0.1, port: 8443, route_config: main"
+  - {name: l, kind: http, address: 198.18.0.1, port: 80, route_config: main"
 have() { # NAME KEY YAML: sets HAVE_NAME=1 or 0; exits failing on an unexpected refusal
 	local rc
 	probe "$2" "$3"
