@@ -13,7 +13,7 @@
 # answering (accepts, reads, never answers), at 15.5 s both are healthy again.
 #
 # Contenders:
-#   weft     weftd, one worker on cpu 0, route timeout_ms 1000 and per_try_timeout_ms 250;
+#   weft     weftd, one worker on cpu 0, route timeout_ms 2000 and per_try_timeout_ms 250;
 #            everything else is weft's default: 2 retries on gateway errors, connect failures
 #            and resets, backoff 25..250 ms with full jitter, a retry budget of 20 % (minimum
 #            3), outlier detection (5 consecutive gateway errors or local failures)
@@ -73,7 +73,7 @@ route_configs:
         domains: ["*"]
         routes:
           - match: {prefix: /}
-            route: {cluster: svc, timeout_ms: 1000, retry_policy: {per_try_timeout_ms: 250}}
+            route: {cluster: svc, timeout_ms: 2000, retry_policy: {per_try_timeout_ms: 250}}
 listeners:
   - {name: http, kind: http, address: 198.18.0.1, port: 80, route_config: main}
 YAML
@@ -83,6 +83,7 @@ global
     nbthread 1
     maxconn 8000
     log stdout format raw local0 emerg
+    stats socket $TMP/haproxy.sock mode 600 level admin
 defaults
     mode http
     option http-keep-alive
@@ -132,7 +133,7 @@ if [[ " $PEERS " == *" haproxy "* ]] && command -v haproxy >/dev/null; then
 	hp=$!
 	PIDS+=($hp)
 	sleep 1.5
-	outage_run haproxy "$TMP" >&2
+	outage_run haproxy "$TMP" "$TMP/haproxy.sock" >&2
 	ran+=(haproxy)
 	kill "$hp" 2>/dev/null
 	wait "$hp" 2>/dev/null

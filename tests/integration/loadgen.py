@@ -11,7 +11,10 @@ waits for one to come free, and its latency still counts from when it was
 due, so a slow proxy cannot hide its queue). A connection the server closes
 or resets is dropped and replaced by the next request that needs one. A
 request without a complete response within --timeout seconds is a failure
-("timeout") and its connection is closed.
+("timeout") and its connection is closed. Every request carries
+x-load-second: EPOCH_SECOND (the second it was due), so that upstream.py can
+count the attempts made for the requests of each second, however late they
+arrive.
 
 The log gets one JSON line per second of the run, by the second the request
 was due (EPOCH seconds), written at the end:
@@ -97,6 +100,7 @@ class Load:
         for h in args.header:
             req += h + "\r\n"
         self.req = (req + "\r\n").encode()
+        self.req_head = req.encode()  # each scheduled request adds x-load-second
 
     async def get_conn(self):
         if self.idle:
@@ -144,7 +148,7 @@ class Load:
                         conn = await self.get_conn()
                     except LookupError:
                         conn = None
-                conn.writer.write(self.req)
+                conn.writer.write(self.req_head + b"x-load-second: %d\r\n\r\n" % t)
                 status, hdrs, keep = await read_response(conn.reader)
         except (TimeoutError, asyncio.TimeoutError):
             self.stats.fail(t, "timeout")

@@ -5,7 +5,9 @@ and perf/outage.sh.
 
   outage.py poll --admin 127.0.0.1:9901 --seconds 40 --out poll.jsonl
       Every 250 ms: weftd's GET /clusters (whole) and the resilience lines
-      of /stats/prometheus, with the time, one JSON line each.
+      of /stats/prometheus, with the time, one JSON line each. With
+      --haproxy SOCKET, HAProxy's "show stat" instead (a server DOWN counts
+      as ejected).
 
   outage.py report --name weft --start EPOCH --seconds 30 --client client.jsonl
                    --upstream u1.jsonl u2.jsonl u3.jsonl [--poll poll.jsonl]
@@ -13,9 +15,9 @@ and perf/outage.sh.
                    [--json summary.json] [--jsonl per-second.jsonl]
       Joins loadgen.py's and upstream.py's per-second logs (by epoch second)
       and prints, as TAP comments, one row per second: the client's requests
-      (by the second they were due), the attempts the upstreams received in
-      that second (all of them and per endpoint), amplification = attempts /
-      requests, successes (2xx) and the success rate, the failures by kind,
+      (by the second they were due), the attempts the upstreams received for
+      those requests (by their x-load-second, all of them and per endpoint,
+      whenever they arrived), amplification = attempts / requests, successes (2xx) and the success rate, the failures by kind,
       and the client's p99 latency. The summary (JSON) holds the rows, the
       peak amplification, and from the admin polls when each endpoint was
       first seen ejected and seen back.
@@ -42,11 +44,45 @@ def fetch(url):
         return "error: %s" % e
 
 
+def haproxy_clusters(sock_path):
+    """HAProxy's "show stat" as /clusters-like lines: a server DOWN (or in
+    maintenance) is reported the way weftd reports an ejected endpoint."""
+    import csv
+    import socket as so
+    try:
+        s = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+        s.settimeout(1)
+        s.connect(sock_path)
+        s.sendall(b"show stat\n")
+        data = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+        s.close()
+    except OSError as e:
+        return "error: %s" % e
+    lines = data.decode("utf-8", "replace").lstrip("# ").splitlines()
+    out = []
+    for row in csv.DictReader(lines):
+        if row.get("svname") in ("FRONTEND", "BACKEND") or not row.get("addr"):
+            continue
+        st = row.get("status", "")
+        flag = "/failed_outlier_check" if st.startswith("DOWN") or st.startswith("MAINT") else "healthy"
+        out.append("%s::%s::health_flags::%s  # %s %s" % (row["pxname"], row["addr"], flag, row["svname"], st))
+    return "\n".join(out)
+
+
 def cmd_poll(a):
     end = time.time() + a.seconds
     with open(a.out, "w", buffering=1) as out:
         while time.time() < end:
             t = time.time()
+            if a.haproxy:
+                out.write(json.dumps({"t": t, "clusters": haproxy_clusters(a.haproxy), "prom": []}) + "\n")
+                time.sleep(max(0.0, 0.25 - (time.time() - t)))
+                continue
             clusters = fetch("http://%s/clusters" % a.admin)
             prom = fetch("http://%s/stats/prometheus" % a.admin)
             keep = [l for l in prom.splitlines()
@@ -96,13 +132,16 @@ def load_jsonl(path):
 def cmd_report(a):
     start = int(a.start)
     client = {r["t"]: r for r in load_jsonl(a.client)}
-    ups = [dict() for _ in a.upstream]
+    ups = [dict() for _ in a.upstream]   # by the second the attempt was read
+    due = [dict() for _ in a.upstream]   # by the second its request was due (x-load-second)
     for i, p in enumerate(a.upstream):
         for r in load_jsonl(p):
             b = ups[i].setdefault(r["t"], {"req": 0, "ok": 0, "retry": 0})
             b["req"] += r["req"]
             b["ok"] += r["status"].get("200", 0)
             b["retry"] += sum(n for k, n in r["attempt"].items() if k not in ("1", "-"))
+            for k, n in r.get("due", {}).items():
+                due[i][int(k)] = due[i].get(int(k), 0) + n
     events = []
     if a.events:
         for ev in a.events.split(","):
@@ -113,9 +152,11 @@ def cmd_report(a):
         t = start + s
         c = client.get(t, {"sent": 0, "ok": 0, "fail": {}, "p99_ms": None})
         per = [u.get(t, {"req": 0, "ok": 0, "retry": 0}) for u in ups]
-        att = sum(p["req"] for p in per)
+        per_due = [d.get(t, 0) for d in due]
+        att = sum(per_due)
         sent = c["sent"]
-        rows.append({"s": s, "sent": sent, "attempts": att, "per_endpoint": [p["req"] for p in per],
+        rows.append({"s": s, "sent": sent, "attempts": att, "per_endpoint": per_due,
+                     "read_in_second": sum(p["req"] for p in per),
                      "per_endpoint_ok": [p["ok"] for p in per],
                      "retried_attempts": sum(p["retry"] for p in per),
                      "amp": round(att / sent, 3) if sent else None, "ok": c["ok"],
@@ -145,7 +186,7 @@ def cmd_report(a):
             "peak_amp": max(amps) if amps else None,
             "min_success_pct": min((r["success_pct"] for r in rows if r["success_pct"] is not None), default=None),
             "endpoints": eps, "admin": seen}
-    print("# %s: per second (requests by the second they were due; attempts by the second the upstreams got them)"
+    print("# %s: per second (requests and the attempts made for them, by the second the requests were due)"
           % a.name)
     print("# %4s %6s %8s %14s %6s %6s %8s %8s  %s" % ("sec", "client", "attempts", "per endpoint", "amp", "ok",
                                                         "success%", "p99 ms", "failures / events"))
@@ -221,6 +262,7 @@ def main():
     p.add_argument("--admin", default="127.0.0.1:9901")
     p.add_argument("--seconds", type=float, default=40)
     p.add_argument("--out", required=True)
+    p.add_argument("--haproxy", help="HAProxy's stats socket instead of weftd's admin API")
     r = sub.add_parser("report")
     r.add_argument("--name", default="weft")
     r.add_argument("--start", type=float, required=True)

@@ -12,7 +12,7 @@
 # What each case proves:
 #   outage    tests/lib/outage.sh: 300 req/s for 30 s over e1..e3; at 5 s e1 answers 503, at
 #             11 s e2 stops answering, at 15.5 s both are healthy again. With weft's default
-#             policy (the route only sets timeout_ms 1000 and per_try_timeout_ms 250):
+#             policy (the route only sets timeout_ms 2000 and per_try_timeout_ms 250):
 #             amplification (upstream attempts / client requests) never above 1.25 in any
 #             second, e1 ejected within 2 s (GET /clusters), success >= 99.5 % in every second
 #             after that, e1 and e2 re-admitted once healthy. Then an explicitly naive policy
@@ -219,7 +219,7 @@ route_configs:
     virtual_hosts:
       - name: all
         domains: ["*"]
-        routes: [{match: {prefix: /}, route: {cluster: svc, timeout_ms: 1000, retry_policy: $RP}}]
+        routes: [{match: {prefix: /}, route: {cluster: svc, timeout_ms: 2000, retry_policy: $RP}}]
 listeners:
   - {name: main, kind: http, address: 198.18.0.1, port: 80, route_config: main}
 YAML

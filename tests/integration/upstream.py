@@ -25,7 +25,9 @@ The log gets one JSON line per second in which anything happened, written
 when the second is over (and the rest at exit, on SIGTERM or SIGINT):
   {"t": EPOCH_SECOND, "instance": I, "port": P, "req": N (requests whose head
    was read), "status": {"200": N, ...}, "hung": N, "conns": N (accepted),
-   "attempt": {"1": N, "2": N, ...}, "mode": MODE at the end of the second}
+   "attempt": {"1": N, "2": N, ...}, "due": {"EPOCH_SECOND": N, ...} (by the
+   request's x-load-second, which loadgen.py sets to the second the request
+   was due), "mode": MODE at the end of the second}
 """
 import argparse
 import asyncio
@@ -55,7 +57,7 @@ class Upstream:
         t = int(time.time())
         b = self.secs.get(t)
         if b is None:
-            b = self.secs[t] = {"req": 0, "status": {}, "hung": 0, "conns": 0, "attempt": {}}
+            b = self.secs[t] = {"req": 0, "status": {}, "hung": 0, "conns": 0, "attempt": {}, "due": {}}
         return b
 
     def flush(self, upto):
@@ -133,6 +135,7 @@ class Upstream:
                 path = parts[1] if len(parts) > 1 else "/"
                 clen = 0
                 attempt = "-"
+                due = None
                 close = False
                 for h in lines[1:]:
                     k, _, v = h.partition(":")
@@ -142,11 +145,15 @@ class Upstream:
                         clen = int(v)
                     elif k == "x-weft-attempt-count":
                         attempt = v
+                    elif k == "x-load-second":
+                        due = v
                     elif k == "connection" and v.lower() == "close":
                         close = True
                 b = self.bucket()
                 b["req"] += 1
                 b["attempt"][attempt] = b["attempt"].get(attempt, 0) + 1
+                if due is not None:
+                    b["due"][due] = b["due"].get(due, 0) + 1
                 if clen:
                     await reader.readexactly(clen)
                 if self.mode == "hang":

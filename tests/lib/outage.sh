@@ -9,7 +9,7 @@
 #   OUTAGE_SECONDS (30) against the proxy at 198.18.0.1:80
 #   timeline (seconds after the first request):
 #     OUTAGE_T_503  (5)    e1 answers every request 503 at once
-#     OUTAGE_T_HANG (11)   e2 accepts and reads requests but never answers
+#     OUTAGE_T_HANG (11)   e2 accepts and reads requests but never answers (empty: never)
 #     OUTAGE_T_BACK (15.5) e1 and e2 healthy again
 #
 # outage_servers_start DIR; outage_run NAME DIR [ADMIN]; outage_servers_stop.
@@ -20,10 +20,11 @@ OUTAGE_TOOLS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../integration" && pwd)
 OUTAGE_RATE=${OUTAGE_RATE:-300}
 OUTAGE_SECONDS=${OUTAGE_SECONDS:-30}
 OUTAGE_T_503=${OUTAGE_T_503:-5}
-OUTAGE_T_HANG=${OUTAGE_T_HANG:-11}
+OUTAGE_T_HANG=${OUTAGE_T_HANG-11}
 OUTAGE_T_BACK=${OUTAGE_T_BACK:-15.5}
 OUTAGE_CPU=${OUTAGE_CPU:-1}
-OUTAGE_ENDPOINTS=198.18.1.2:8081,198.18.1.2:8082,198.18.1.2:8083
+OUTAGE_PORT0=${OUTAGE_PORT0:-8080} # the upstreams listen on PORT0+1..PORT0+3
+OUTAGE_ENDPOINTS=198.18.1.2:$((OUTAGE_PORT0 + 1)),198.18.1.2:$((OUTAGE_PORT0 + 2)),198.18.1.2:$((OUTAGE_PORT0 + 3))
 OUTAGE_SERVER_PIDS=()
 
 # outage_servers_start DIR: the three upstreams, healthy, logging to DIR/uN.jsonl.
@@ -31,7 +32,7 @@ outage_servers_start() {
 	local dir=$1 i j
 	for i in 1 2 3; do
 		ip netns exec "$NS_U" taskset -c "$OUTAGE_CPU" "$OUTAGE_PY" "$OUTAGE_TOOLS/upstream.py" \
-			--addr 198.18.1.2 --port 808$i --instance $i --ctl "$dir/u$i.sock" --log "$dir/u$i.jsonl" \
+			--addr 198.18.1.2 --port $((OUTAGE_PORT0 + i)) --instance $i --ctl "$dir/u$i.sock" --log "$dir/u$i.jsonl" \
 			>>"$dir/upstreams.log" 2>&1 &
 		OUTAGE_SERVER_PIDS+=($!)
 	done
@@ -65,8 +66,9 @@ _outage_at() {
 }
 
 # outage_run NAME DIR [ADMIN]: one run of the scenario against 198.18.0.1:80. With ADMIN
-# (weftd's admin address, polled from the weft namespace) the report also says when
-# weftd ejected and re-admitted each endpoint. Leaves DIR/NAME.summary.json,
+# (weftd's admin address, polled from the weft namespace, or the path of HAProxy's stats
+# socket) the report also says when the proxy ejected (marked down) and re-admitted each
+# endpoint. Leaves DIR/NAME.summary.json,
 # DIR/NAME.client.jsonl and the report on stdout (TAP comments); appends per-second JSON
 # lines to DIR/outage.jsonl.
 outage_run() {
@@ -74,18 +76,25 @@ outage_run() {
 	for i in 1 2 3; do outage_ctl "$dir" $i healthy; done
 	start=$("$OUTAGE_PY" -c 'import time; print(int(time.time()) + 2)')
 	if [ -n "$admin" ]; then
+		case $admin in
+		/*) set -- --haproxy "$admin" ;; # HAProxy's stats socket
+		*) set -- --admin "$admin" ;;
+		esac
 		ip netns exec "$NS_W" taskset -c "$OUTAGE_CPU" "$OUTAGE_PY" "$OUTAGE_TOOLS/outage.py" poll \
-			--admin "$admin" --seconds $((OUTAGE_SECONDS + 4)) --out "$dir/$name.poll.jsonl" &
+			"$@" --seconds $((OUTAGE_SECONDS + 4)) --out "$dir/$name.poll.jsonl" &
 		poller=$!
 	fi
 	ip netns exec "$NS_C" taskset -c "$OUTAGE_CPU" "$OUTAGE_PY" "$OUTAGE_TOOLS/loadgen.py" \
 		--addr 198.18.0.1 --port 80 --rate "$OUTAGE_RATE" --seconds "$OUTAGE_SECONDS" \
 		--start-at "$start" --timeout 5 --log "$dir/$name.client.jsonl" 2>"$dir/$name.loadgen.log" &
 	lg=$!
+	echo "$start" >"$dir/$name.start"
 	_outage_at "$start" "$OUTAGE_T_503"
 	outage_ctl "$dir" 1 503
-	_outage_at "$start" "$OUTAGE_T_HANG"
-	outage_ctl "$dir" 2 hang
+	if [ -n "$OUTAGE_T_HANG" ]; then
+		_outage_at "$start" "$OUTAGE_T_HANG"
+		outage_ctl "$dir" 2 hang
+	fi
 	_outage_at "$start" "$OUTAGE_T_BACK"
 	outage_ctl "$dir" 1 healthy
 	outage_ctl "$dir" 2 healthy
@@ -95,6 +104,6 @@ outage_run() {
 	"$OUTAGE_PY" "$OUTAGE_TOOLS/outage.py" report --name "$name" --start "$start" --seconds "$OUTAGE_SECONDS" \
 		--client "$dir/$name.client.jsonl" --upstream "$dir/u1.jsonl" "$dir/u2.jsonl" "$dir/u3.jsonl" \
 		${admin:+--poll "$dir/$name.poll.jsonl"} --endpoints "$OUTAGE_ENDPOINTS" \
-		--events "$OUTAGE_T_503=e1 503,$OUTAGE_T_HANG=e2 hang,$OUTAGE_T_BACK=e1+e2 healthy" \
+		--events "$OUTAGE_T_503=e1 503${OUTAGE_T_HANG:+,$OUTAGE_T_HANG=e2 hang},$OUTAGE_T_BACK=healthy" \
 		--json "$dir/$name.summary.json" --jsonl "$dir/outage.jsonl"
 }
