@@ -16,22 +16,27 @@
 #   matrix    verify mode x client certificate (none, valid, unknown CA, expired,
 #             not yet valid, wrong SAN, revoked), with curl and with s_client;
 #             each refusal counted under its reason
+#   versions  versions: tls13 refuses TLS 1.2 (counted); a ClientHello that never completes
+#             is reset after handshake_timeout_ms (counted)
 #   gnutls    gnutls-cli with a client certificate, TLS 1.3 and TLS 1.2; TLS 1.1 refused
 #   alpn_sni  the certificate chosen by SNI (ECDSA, RSA, the first for unknown or no
 #             name), ALPN http/1.1 chosen from "h2,http/1.1", h2 alone never agreed
 #   resume    TLS 1.2 (-reconnect) and TLS 1.3 (-sess_out/-sess_in) resumption, "Reused",
-#             the identity still known on the resumed connection, the counter
+#             the identity still known on the resumed connection (also for an identity
+#             too big for a ticket), the counter
+#   bodies    8 MiB up and 8 MiB down through TLS, sha256 checked by both ends
 #   permissive  TLS and plaintext on one port, plaintext counted
 #   authz     per-route allow_principals (pattern and exact): allowed, 403 with
-#             x-weft-reason: principal_denied, counted
+#             x-weft-reason: principal_denied, counted; two URI SANs are no SPIFFE ID
 #   xfcc      x-forwarded-client-cert as the upstream sees it (Envoy's format: By, Hash,
 #             URI), a client's own field removed
 #   upstream  mTLS to nginx with ssl_verify_client on; without weft's certificate nginx
 #             refuses; a wrong upstream SAN is refused by weft and counted
-#   rotation  wrk for WEFT_TLS_ROTATE_S (20) s on the permissive listener while its
-#             certificate files are replaced (new fingerprint for new handshakes), an
-#             expired and a garbled certificate are refused (error in /config/status, the
-#             previous one keeps serving); no failed request
+#   rotation  wrk for WEFT_TLS_ROTATE_S (20) s on the permissive listener, keep-alive and
+#             a new connection per request, while its certificate files are replaced (new
+#             fingerprint for new handshakes), an expired, a mismatched and a garbled
+#             certificate are refused (error in /config/status, the previous one keeps
+#             serving) and a new CRL revokes a client; no failed request
 #   testssl   testssl (protocols, ciphers, vulnerabilities) finds nothing at LOW or above
 #             and no protocol below TLS 1.2
 #
@@ -44,7 +49,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 PY=/usr/bin/python3
 ECHO="$HERE/httpecho.py"
 ROTATE_S=${WEFT_TLS_ROTATE_S:-20}
-CASES=${WEFT_TLS_CASES:-"matrix gnutls alpn_sni resume permissive authz xfcc upstream rotation testssl"}
+CASES=${WEFT_TLS_CASES:-"matrix versions gnutls alpn_sni resume bodies permissive authz xfcc upstream rotation testssl"}
 TMP=$(mktemp -d /tmp/weft-tls.XXXXXX)
 C=$TMP/certs
 SERVER_PIDS=()
@@ -200,7 +205,7 @@ fi
 
 # ---- weftd ----------------------------------------------------------------------------------
 
-strict_tls() { # [extra line]
+strict_tls() { # [EXTRA_LINE...]: empty ones left out
 	cat <<YAML
     tls:
       mode: strict
@@ -209,10 +214,14 @@ strict_tls() { # [extra line]
         - {cert: $C/server-rsa.pem, key: $C/server-rsa.key, names: ["rsa.weft.test"]}
       trust_bundle: $C/ca.pem
       crl: $C/crl.pem
+      handshake_timeout_ms: 3000
 YAML
-	[ $# -gt 0 ] && [ "$HAVE_LAP" = 1 ] && echo "      $1"
+	local l
+	for l in "$@"; do [ -n "$l" ] && echo "      $l"; done
 	return 0
 }
+LAP_LINE=
+[ "$HAVE_LAP" = 1 ] && LAP_LINE='allow_principals: ["spiffe://weft.test/ns/web/*"]'
 
 secure_clusters() {
 	[ "$HAVE_CTLS" = 1 ] || return 0
@@ -255,6 +264,9 @@ principal_routes() {
           - match: {prefix: /ops}
             allow_principals: ["spiffe://weft.test/ns/ops/sa/admin"]
             route: {cluster: echo}
+          - match: {prefix: /team-a}
+            allow_principals: ["spiffe://weft.test/ns/a/*"]
+            route: {cluster: echo}
 YAML
 }
 
@@ -275,7 +287,7 @@ $(strict_tls)
     address: $W
     port: 8444
     route_config: main
-$(strict_tls 'allow_principals: ["spiffe://weft.test/ns/web/*"]')
+$(strict_tls 'versions: tls13' "$LAP_LINE")
   - name: permissive
     kind: http
     address: $W
@@ -462,6 +474,35 @@ if want matrix; then
 	done
 fi
 
+# ---- versions and the handshake deadline ----------------------------------------------------------
+
+# stalled_hello: a handshake record announcing 512 bytes, 9 of them sent, then silence: weft must
+# reset or close within 8 s (handshake_timeout_ms is 3000 on :8443).
+stalled_hello() {
+	ipc "$PY" - <<'EOF2'
+import socket, sys
+s = socket.create_connection(("198.18.0.1", 8443), timeout=8)
+s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc")
+try:
+    d = s.recv(100)
+except ConnectionResetError:
+    sys.exit(0)
+except socket.timeout:
+    sys.exit("still open after 8 s")
+sys.exit(0 if d == b"" else "got bytes: %r" % d[:20])
+EOF2
+}
+if want versions; then
+	before=$(tls_reason tls_version)
+	check "versions: tls13: a TLS 1.2 client is refused" sc_refused 8444 api.weft.test client -tls1_2
+	check "versions: tls13: counted under tls_version" grew '"tls_version"' "$before"
+	check "versions: tls13: a TLS 1.3 client gets through" sc_ok 8444 api.weft.test client -tls1_3
+	check "versions: tls12+: a TLS 1.2 client gets through" sc_ok 8443 api.weft.test client -tls1_2
+	before=$(prom_sum handshake_timeout)
+	check "a ClientHello that never completes is closed at handshake_timeout_ms" stalled_hello
+	check "... counted (handshake_timeouts)" grew handshake_timeout "$before"
+fi
+
 # ---- gnutls-cli ---------------------------------------------------------------------------------
 
 gnutls() { # PRIORITY: GET /plain with the client certificate through gnutls-cli; 200 "hello"
@@ -540,6 +581,49 @@ if want resume; then
 	check "TLS 1.3 resumed: the upstream still gets the client's SPIFFE ID" \
 		matches 'URI=spiffe://weft.test/ns/web/sa/frontend' "$out"
 	check "resumed handshakes counted" grew resum "$before"
+	# An identity too big for a ticket: resumed or not, the upstream must get the right one.
+	ipc timeout 10 openssl s_client -connect "$W:8443" -servername api.weft.test -CAfile "$C/ca.pem" \
+		-cert "$C/client-big.pem" -key "$C/client-big.key" -tls1_3 -sess_out "$TMP/sessbig" -ign_eof \
+		< <(printf 'GET /plain HTTP/1.1\r\nHost: api.weft.test\r\nConnection: close\r\n\r\n') >/dev/null 2>&1
+	out=$(printf 'GET /echo HTTP/1.1\r\nHost: api.weft.test\r\nConnection: close\r\n\r\n' |
+		ipc timeout 10 openssl s_client -connect "$W:8443" -servername api.weft.test -CAfile "$C/ca.pem" \
+			-cert "$C/client-big.pem" -key "$C/client-big.key" -tls1_3 -sess_in "$TMP/sessbig" -ign_eof 2>&1)
+	check "TLS 1.3 with an identity too big for a ticket: the next connection still carries it ($(echo "$out" | grep -a -m1 -o '^Reused\|^New'))" \
+		matches 'URI=spiffe://weft.test/ns/web/sa/big' "$out"
+fi
+
+# ---- bodies ----------------------------------------------------------------------------------------
+
+BODY=8388608
+big_up() {
+	head -c $BODY /dev/urandom >"$TMP/blob"
+	local want got
+	want=$(sha256sum "$TMP/blob" | cut -c1-64)
+	code_is 200 8443 api.weft.test client /upload --data-binary @"$TMP/blob" || return 1
+	got=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["body_sha256"])' "$TMP/body" 2>/dev/null)
+	[ "$got" = "$want" ] && return 0
+	echo "# upstream got sha256 $got, sent $want"
+	return 1
+}
+big_down() {
+	local want got
+	code_is 200 8443 api.weft.test client /bytes/$BODY || return 1
+	want=$("$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import httpecho, hashlib; print(hashlib.sha256(httpecho.stream_bytes(int(sys.argv[2]))).hexdigest())' "$HERE" $BODY)
+	got=$(sha256sum "$TMP/body" | cut -c1-64)
+	[ "$got" = "$want" ] && return 0
+	echo "# got $(stat -c %s "$TMP/body") bytes, sha256 $got, wanted $want"
+	return 1
+}
+big_down_chunked() {
+	code_is 200 8443 api.weft.test client "/bytes/$BODY?chunked=1" || return 1
+	[ "$(stat -c %s "$TMP/body")" -eq $BODY ] && return 0
+	echo "# got $(stat -c %s "$TMP/body") bytes"
+	return 1
+}
+if want bodies; then
+	check "8 MiB uploaded through TLS reach the upstream intact" big_up
+	check "8 MiB downloaded through TLS arrive intact" big_down
+	check "8 MiB downloaded chunked arrive whole" big_down_chunked
 fi
 
 # ---- permissive: TLS and plaintext on one port ---------------------------------------------------
@@ -574,6 +658,10 @@ elif want authz; then
 	check "denials counted in /stats/prometheus (principal_denied $before -> $now, 4 denied)" \
 		test "$now" -eq $((before + 4))
 	check "routes without allow_principals stay open to every verified peer" code_is 200 8443 api.weft.test client2 /plain
+	check "a certificate with two URI SANs has no SPIFFE ID: 403 on a route allowing ns/a/*" \
+		code_is 403 8443 api.weft.test client-two-uris /team-a
+	check "... while a certificate with the one URI spiffe://weft.test/ns/a/sa/one gets 200" \
+		code_is 200 8443 api.weft.test team-a /team-a
 fi
 
 # ---- x-forwarded-client-cert ---------------------------------------------------------------------
@@ -669,8 +757,12 @@ if want rotation; then
 		fp1=$(fp_file "$C/server-ec.pem")
 		fp2=$(fp_file "$C/server-ec2.pem")
 		check "rotation: the first certificate serves before" wait_fp "$fp1"
+		# Established keep-alive connections, and a new connection (full handshake) per request.
 		ipc taskset -c 0 wrk -t1 -c8 -d"${ROTATE_S}s" "https://$W:8445/plain" >"$TMP/wrk.out" 2>&1 &
 		wrk_pid=$!
+		ipc taskset -c 0 wrk -t1 -c2 -d"${ROTATE_S}s" -H 'Connection: close' "https://$W:8445/plain" \
+			>"$TMP/wrk-hs.out" 2>&1 &
+		wrk_hs_pid=$!
 		sleep 3
 		put "$C/server-ec2.pem" "$C/server-ec2.key"
 		check "rotation: files replaced, new handshakes get the new certificate (file watch)" wait_fp "$fp2"
@@ -697,12 +789,33 @@ if want rotation; then
 		code=$(ipw curl -s -o "$TMP/reload.out" -w '%{http_code}' -m 10 -X POST "http://$WEFT_ADMIN/tls/reload")
 		check "rotation: POST /tls/reload with a good pair: 200 ($code: $(head -c 60 "$TMP/reload.out"))" test "$code" = 200
 		check "rotation: the first certificate serves again" wait_fp "$fp1"
+		# The CRL is a rotated file too: revoke client2 and publish a new CRL.
+		check "rotation: before, client2 gets through :8443" code_is 200 8443 api.weft.test client2 /plain
+		before=$(tls_reason tls_peer_cert_revoked)
+		(cd "$C" && openssl ca -batch -config ca.cnf -revoke client2.pem >/dev/null 2>&1 &&
+			openssl ca -batch -config ca.cnf -gencrl -out crl.new >/dev/null 2>&1 && mv crl.new crl.pem)
+		revoked_soon() { # within 5 s, client2 is refused
+			local i
+			for i in $(seq 1 25); do
+				[ "$(req 8443 api.weft.test client2 /plain)" = 000 ] && return 0
+				sleep 0.2
+			done
+			return 1
+		}
+		check "rotation: a new CRL revoking client2 applies to new handshakes" revoked_soon
+		check "rotation: ... counted under tls_peer_cert_revoked" grew '"tls_peer_cert_revoked"' "$before"
+		check "rotation: ... other clients still get through" code_is 200 8443 api.weft.test client /plain
 		wait "$wrk_pid"
-		sed 's/^/#   /' "$TMP/wrk.out"
-		n=$(awk '/requests in/ {print $1}' "$TMP/wrk.out")
-		check "rotation: wrk made requests during the rotation (${n:-0})" test "${n:-0}" -gt 100
-		check "rotation: no socket error and no non-2xx answer during it" \
-			sh -c "! grep -q -e 'Socket errors' -e 'Non-2xx' '$TMP/wrk.out'"
+		wait "$wrk_hs_pid"
+		for f in wrk wrk-hs; do
+			sed 's/^/#   /' "$TMP/$f.out"
+			n=$(awk '/requests in/ {print $1}' "$TMP/$f.out")
+			what="keep-alive"
+			[ $f = wrk-hs ] && what="a handshake per request"
+			check "rotation: wrk ($what) made requests during the rotation (${n:-0})" test "${n:-0}" -gt 50
+			check "rotation: wrk ($what): no socket error and no non-2xx answer" \
+				sh -c "! grep -q -e 'Socket errors' -e 'Non-2xx' '$TMP/$f.out'"
+		done
 	else
 		tap_skip "wrk not installed"
 	fi
