@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "policy/lb_priv.h"
+#include "policy/resilience.h"
 #include "policy/route.h"
 
 /* ------------------------------------------------------------------------ */
@@ -442,29 +443,60 @@ void weft_lb_health_init(const struct weft_lb *lb, struct weft_lb_health *h)
 /* Pick                                                                      */
 /* ------------------------------------------------------------------------ */
 
-static bool any_up(const struct weft_lb *lb, const struct weft_lb_health *h)
+/* Candidates among lb's endpoints: popcount of h's first lb->n bits. */
+static unsigned count_up(const struct weft_lb *lb, const struct weft_lb_health *h)
 {
+	unsigned c = 0;
+
 	for (unsigned w = 0; w < (lb->n + 63) / 64; w++) {
 		uint64_t m = h->bits[w];
 		if (w == lb->n / 64)
 			m &= (UINT64_C(1) << (lb->n % 64)) - 1;
-		if (m != 0)
-			return true;
+		c += (unsigned)__builtin_popcountll(m);
 	}
-	return false;
+	return c;
+}
+
+/*
+ * Narrow h down with the cluster's resilience view into *out: drop ejected
+ * and failing endpoints unless the cluster is in panic (Envoy's
+ * healthy_panic_threshold: when too small a share is left, balance over
+ * every endpoint rather than crush the few that remain), then drop avoid if
+ * anything else is left. Returns the number of candidates.
+ */
+static unsigned narrow(const struct weft_lb *lb, const struct weft_lb_ctx *ctx, const struct weft_lb_health *h,
+		       struct weft_lb_health *out)
+{
+	const struct weft_rt_view *v = weft_rt_view_get(ctx->rt);
+	unsigned words = (lb->n + 63) / 64;
+	unsigned c;
+
+	*out = *h;
+	/* A state built for another endpoint list (never, from the compile step) is not applied. */
+	if (ctx->rt->n_ep == lb->n && !v->panic) {
+		for (unsigned w = 0; w < words; w++)
+			out->bits[w] &= v->usable[w];
+	}
+	c = count_up(lb, out);
+	if (ctx->avoid < lb->n && c > 1 && lb_up(out, ctx->avoid)) {
+		weft_lb_health_set(out, ctx->avoid, false);
+		c--;
+	}
+	return c;
 }
 
 int weft_lb_pick(const struct weft_lb *lb, const struct weft_lb_ctx *ctx)
 {
 	const struct weft_lb_health *h = ctx->health != NULL ? ctx->health : &lb->configured;
+	struct weft_lb_health narrowed;
 
-	/*
-	 * Panic mode hooks in here. Envoy's healthy_panic_threshold: when too
-	 * small a share of the cluster is healthy, balance over every endpoint
-	 * as if all were healthy, rather than crush the few that are left. Not
-	 * implemented yet; until then no healthy endpoint means no pick.
-	 */
-	if (!any_up(lb, h)) {
+	if (ctx->rt != NULL) {
+		if (narrow(lb, ctx, h, &narrowed) == 0) {
+			errno = ENOENT;
+			return -1;
+		}
+		h = &narrowed;
+	} else if (count_up(lb, h) == 0) {
 		errno = ENOENT;
 		return -1;
 	}

@@ -106,6 +106,8 @@ struct weft_lb_state {
 	int64_t cw[WEFT_LB_MAX_ENDPOINTS]; /* smooth WRR current weights */
 };
 
+struct weft_cluster_rt; /* policy/resilience.h */
+
 /* Everything a pick needs that is not in the table. */
 struct weft_lb_ctx {
 	uint64_t random;   /* a fresh random value per pick */
@@ -114,6 +116,15 @@ struct weft_lb_ctx {
 	const struct weft_lb_health *health; /* NULL: the configured flags */
 	const uint32_t *active;              /* least_request: in-flight requests per endpoint; NULL: all 0 */
 	struct weft_lb_state *state;         /* round_robin: required */
+	/*
+	 * The cluster's resilience state (the http cluster's rt), or NULL.
+	 * With it, the pick skips endpoints that are ejected or fail their
+	 * health checks, unless the cluster is in panic (then every endpoint
+	 * of `health` is a candidate), and skips `avoid`.
+	 */
+	const struct weft_cluster_rt *rt;
+	uint32_t avoid;    /* with rt: the previous attempt's endpoint, skipped when another candidate
+			    * exists; UINT32_MAX for none (a first attempt). Ignored without rt. */
 };
 
 /**
@@ -153,14 +164,19 @@ static inline bool weft_lb_health_get(const struct weft_lb_health *h, unsigned i
 }
 
 /**
- * Pick an endpoint. Worker-safe: reads lb, writes only ctx->state.
+ * Pick an endpoint. Worker-safe: reads lb and ctx->rt's published view
+ * (one acquire load), writes only ctx->state.
  *
- * Unhealthy endpoints are skipped. Hash policies move only the keys of an
- * unhealthy endpoint: ring_hash walks on to the next healthy point, maglev
- * rehashes the key until it lands on a healthy entry.
+ * The candidates are the healthy endpoints (ctx->health), less, with
+ * ctx->rt, those ejected or failing health checks (unless the cluster is
+ * in panic: fewer usable than its panic_threshold_percent), less ctx->avoid
+ * when any other candidate remains. Hash policies move only the keys of an
+ * endpoint that is not a candidate: ring_hash walks on to the next
+ * candidate point, maglev rehashes the key until it lands on a candidate.
  *
- * @return the endpoint index, or -1 when no endpoint is healthy (errno
- *         ENOENT) or round_robin gets no state (errno EINVAL)
+ * @return the endpoint index, or -1 when there is no candidate (errno
+ *         ENOENT: nothing healthy, or nothing usable with a panic threshold
+ *         of 0) or round_robin gets no state (errno EINVAL)
  */
 int weft_lb_pick(const struct weft_lb *lb, const struct weft_lb_ctx *ctx);
 

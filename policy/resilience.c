@@ -581,7 +581,7 @@ void weft_cluster_rt_tick(struct weft_cluster_rt *rt, uint64_t now_ms)
 	publish_view(rt);
 }
 
-void weft_resilience_tick(struct weft_snapshot *snap, uint64_t now_ms)
+void weft_resilience_tick(const struct weft_snapshot *snap, uint64_t now_ms)
 {
 	if (snap == NULL || snap->http == NULL)
 		return;

@@ -264,6 +264,12 @@ void weft_outlier_report(struct weft_cluster_rt *rt, unsigned worker, unsigned e
  */
 void weft_hc_set(struct weft_cluster_rt *rt, unsigned ep, bool healthy);
 
+/** The last verdict weft_hc_set() published for ep (true: healthy, or never checked). Any thread. */
+static inline bool weft_hc_get(const struct weft_cluster_rt *rt, unsigned ep)
+{
+	return ep >= rt->n_ep || __atomic_load_n(&rt->ep[ep].hc_down, __ATOMIC_RELAXED) == 0;
+}
+
 /** The current usable view (acquire load). Worker-safe. */
 static inline const struct weft_rt_view *weft_rt_view_get(const struct weft_cluster_rt *rt)
 {
@@ -280,7 +286,7 @@ struct weft_snapshot;
  *
  * @param now_ms  a monotonic clock in milliseconds
  */
-void weft_resilience_tick(struct weft_snapshot *snap, uint64_t now_ms);
+void weft_resilience_tick(const struct weft_snapshot *snap, uint64_t now_ms);
 
 /** The same for one cluster (what weft_resilience_tick() runs per cluster; tests call it). */
 void weft_cluster_rt_tick(struct weft_cluster_rt *rt, uint64_t now_ms);

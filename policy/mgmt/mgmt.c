@@ -23,6 +23,7 @@
 #include "policy/buf.h"
 #include "policy/httpcfg.h"
 #include "policy/mgmt/mgmt.h"
+#include "policy/resilience.h"
 #include "policy/stats.h"
 
 uint64_t weft_hash_bytes(const void *p, size_t len)
@@ -444,6 +445,7 @@ static void watch_file(struct weft_mgmt *m)
 void weft_mgmt_loop(struct weft_mgmt *m)
 {
 	struct timespec last, now;
+	uint64_t last_tick_ms = 0;
 
 	weft_stats_sampler_init(&m->sampler);
 	watch_file(m); /* the file as it was applied at start-up */
@@ -457,6 +459,12 @@ void weft_mgmt_loop(struct weft_mgmt *m)
 		}
 		weft_publisher_reclaim(&m->pub);
 		clock_gettime(CLOCK_MONOTONIC, &now);
+		/* Outlier detection and the usable-endpoint views: about every 100 ms (the poll's timeout). */
+		uint64_t now_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+		if (now_ms - last_tick_ms >= WEFT_RT_TICK_MS) {
+			weft_resilience_tick(m->pub.slot, now_ms);
+			last_tick_ms = now_ms;
+		}
 		if (now.tv_sec > last.tv_sec) {
 			struct weft_stats_view v;
 			fill_view(m, &v);

@@ -13,7 +13,9 @@
 
 #include <cmocka.h>
 
+#include "policy/config.h"
 #include "policy/lb.h"
+#include "policy/resilience.h"
 #include "policy/route.h"
 
 #define PICKS 100000
@@ -596,6 +598,246 @@ static void test_endpoints(void **state)
 	weft_lb_free(lb);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Resilience: ejected and failing endpoints, panic, avoid                   */
+/* ------------------------------------------------------------------------ */
+
+/* The resilience state of a cluster with the endpoints ep(0..n-1), default policy. */
+static struct weft_cluster_rt *rt_for(unsigned n, uint32_t panic_pct)
+{
+	static struct weft_config c;
+	memset(&c, 0, sizeof(c));
+	struct weft_cluster_cfg *cl = &c.clusters[0];
+	snprintf(cl->name, sizeof(cl->name), "c");
+	weft_cluster_resilience_defaults(cl);
+	cl->panic_threshold_percent = panic_pct;
+	cl->outlier.max_ejection_percent = 100;
+	cl->n_endpoints = n;
+	for (unsigned i = 0; i < n; i++) {
+		struct weft_lb_endpoint_cfg e = ep(i, 1);
+		c.endpoints[i].addr = e.addr;
+		c.endpoints[i].port = e.port;
+	}
+	struct weft_cluster_rt *rt = weft_cluster_rt_new(&c, cl, 1, NULL);
+	assert_non_null(rt);
+	return rt;
+}
+
+/* Endpoint i ejected through the outlier detector (five 503s in a row). */
+static void eject_ep(struct weft_cluster_rt *rt, unsigned i, uint64_t *now)
+{
+	for (int k = 0; k < 5; k++)
+		weft_outlier_report(rt, 0, i, WEFT_OUT_GATEWAY);
+	weft_cluster_rt_tick(rt, *now += 100);
+	assert_true(rt->ep[i].ejected);
+}
+
+static const enum weft_lb_algo all_algos[] = {WEFT_LB_ALGO_ROUND_ROBIN, WEFT_LB_ALGO_LEAST_REQUEST,
+					      WEFT_LB_ALGO_RANDOM, WEFT_LB_ALGO_RING_HASH, WEFT_LB_ALGO_MAGLEV};
+
+/*
+ * Shares among the candidates: exact binomial bounds for round robin,
+ * random and least_request (idle: weighted random); for the hash policies
+ * each candidate's share of a random key is its share of the ring or table,
+ * so only "every candidate gets a fair part, the others none" is checked.
+ */
+static void check_candidates(enum weft_lb_algo a, const unsigned *count, const bool *cand, unsigned n)
+{
+	uint32_t w[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+	unsigned nc = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		nc += cand[i];
+	if (a == WEFT_LB_ALGO_RING_HASH || a == WEFT_LB_ALGO_MAGLEV) {
+		for (unsigned i = 0; i < n; i++) {
+			if (!cand[i] && count[i] != 0)
+				fail_msg("%s: endpoint %u picked %u times", weft_lb_algo_name(a), i, count[i]);
+			/* Within a factor of two of an even share. */
+			if (cand[i] && (count[i] < PICKS / nc / 2 || count[i] > 2 * PICKS / nc))
+				fail_msg("%s: endpoint %u picked %u times of %u", weft_lb_algo_name(a), i, count[i], PICKS);
+		}
+		return;
+	}
+	if (a == WEFT_LB_ALGO_ROUND_ROBIN) {
+		for (unsigned i = 0; i < n; i++) {
+			unsigned want = cand[i] ? PICKS / nc : 0;
+			if (count[i] + 1 < want || count[i] > want + 1)
+				fail_msg("round_robin: endpoint %u picked %u times, want %u", i, count[i], want);
+		}
+		return;
+	}
+	check_shares(count, w, cand, n, PICKS);
+}
+
+static void test_rt_ejected(void **state)
+{
+	(void)state;
+	const struct weft_lb_endpoint_cfg eps[] = {ep(0, 1), ep(1, 1), ep(2, 1), ep(3, 1), ep(4, 1)};
+
+	for (size_t k = 0; k < sizeof(all_algos) / sizeof(all_algos[0]); k++) {
+		enum weft_lb_algo a = all_algos[k];
+		struct weft_lb *lb = build(a, eps, 5);
+		struct weft_cluster_rt *rt = rt_for(5, 25);
+		struct weft_lb_state st = {0};
+		struct weft_lb_ctx ctx = {.state = &st, .rt = rt, .avoid = UINT32_MAX};
+		unsigned count[5] = {0};
+		uint64_t now = 1;
+
+		/* Endpoint 1 ejected, endpoint 3 failing its health checks: three candidates. */
+		eject_ep(rt, 1, &now);
+		weft_hc_set(rt, 3, false);
+		weft_cluster_rt_tick(rt, now += 100);
+		pick_many(lb, &ctx, false, 7 + k, count);
+		check_candidates(a, count, (const bool[]){true, false, true, false, true}, 5);
+
+		/* Keyed picks of the hash policies: a key whose endpoint is usable keeps it. */
+		if (a == WEFT_LB_ALGO_RING_HASH || a == WEFT_LB_ALGO_MAGLEV) {
+			struct weft_lb_ctx plain = {.has_hash = true};
+			ctx.has_hash = true;
+			uint64_t seed = 99;
+			for (int i = 0; i < 10000; i++) {
+				plain.hash = ctx.hash = splitmix(&seed);
+				int before = weft_lb_pick(lb, &plain), after = weft_lb_pick(lb, &ctx);
+				if (before != 1 && before != 3)
+					assert_int_equal(after, before);
+				else
+					assert_true(after != 1 && after != 3);
+			}
+			ctx.has_hash = false;
+		}
+
+		/* Two of five usable is 40%, above the panic threshold; re-admitted, endpoint 1 is back. */
+		weft_cluster_rt_tick(rt, now += 5000);
+		assert_false(rt->ep[1].ejected);
+		memset(count, 0, sizeof(count));
+		pick_many(lb, &ctx, false, 11 + k, count);
+		check_candidates(a, count, (const bool[]){true, true, true, false, true}, 5);
+		weft_cluster_rt_free(rt);
+		weft_lb_free(lb);
+	}
+}
+
+static void test_rt_panic(void **state)
+{
+	(void)state;
+	const struct weft_lb_endpoint_cfg eps[] = {ep(0, 1), ep(1, 1), ep(2, 1), ep(3, 1), ep(4, 1)};
+
+	for (size_t k = 0; k < sizeof(all_algos) / sizeof(all_algos[0]); k++) {
+		enum weft_lb_algo a = all_algos[k];
+		struct weft_lb *lb = build(a, eps, 5);
+		struct weft_cluster_rt *rt = rt_for(5, 50);
+		struct weft_lb_state st = {0};
+		struct weft_lb_ctx ctx = {.state = &st, .rt = rt, .avoid = UINT32_MAX};
+		unsigned count[5] = {0};
+		uint64_t now = 1;
+
+		/* Three of five out: 40% usable is below 50%, so all five share the load. */
+		eject_ep(rt, 0, &now);
+		eject_ep(rt, 1, &now);
+		weft_hc_set(rt, 2, false);
+		weft_cluster_rt_tick(rt, now += 100);
+		assert_true(weft_rt_view_get(rt)->panic);
+		pick_many(lb, &ctx, false, 3 + k, count);
+		check_candidates(a, count, (const bool[]){true, true, true, true, true}, 5);
+
+		/* Endpoint 2 healthy again: 60%, out of panic, three candidates. */
+		weft_hc_set(rt, 2, true);
+		weft_cluster_rt_tick(rt, now += 100);
+		assert_false(weft_rt_view_get(rt)->panic);
+		memset(count, 0, sizeof(count));
+		pick_many(lb, &ctx, false, 5 + k, count);
+		check_candidates(a, count, (const bool[]){false, false, true, true, true}, 5);
+		weft_cluster_rt_free(rt);
+
+		/* A panic threshold of 0: with nothing usable there is no pick. */
+		rt = rt_for(5, 0);
+		ctx.rt = rt;
+		for (unsigned i = 0; i < 5; i++)
+			weft_hc_set(rt, i, false);
+		weft_cluster_rt_tick(rt, 100);
+		assert_false(weft_rt_view_get(rt)->panic);
+		assert_int_equal(weft_lb_pick(lb, &ctx), -1);
+		assert_int_equal(errno, ENOENT);
+		/* Without the state, the same table picks as before. */
+		ctx.rt = NULL;
+		assert_true(weft_lb_pick(lb, &ctx) >= 0);
+		weft_cluster_rt_free(rt);
+		weft_lb_free(lb);
+	}
+}
+
+static void test_rt_avoid(void **state)
+{
+	(void)state;
+	const struct weft_lb_endpoint_cfg eps[] = {ep(0, 1), ep(1, 1), ep(2, 1), ep(3, 1)};
+
+	for (size_t k = 0; k < sizeof(all_algos) / sizeof(all_algos[0]); k++) {
+		enum weft_lb_algo a = all_algos[k];
+		struct weft_lb *lb = build(a, eps, 4);
+		struct weft_cluster_rt *rt = rt_for(4, 25);
+		struct weft_lb_state st = {0};
+		struct weft_lb_ctx ctx = {.state = &st, .rt = rt, .avoid = 2};
+		unsigned count[4] = {0};
+		uint64_t seed = 17 + k;
+
+		/* The previous attempt's endpoint is never picked again while others are usable ... */
+		pick_many(lb, &ctx, false, seed, count);
+		check_candidates(a, count, (const bool[]){true, true, false, true}, 4);
+		/* ... also for keys that hash to it. */
+		ctx.has_hash = true;
+		for (int i = 0; i < 2000; i++) {
+			ctx.hash = splitmix(&seed);
+			ctx.random = splitmix(&seed);
+			assert_int_not_equal(weft_lb_pick(lb, &ctx), 2);
+		}
+		ctx.has_hash = false;
+		/* With 0 and 3 failing checks and 1 ejected, only 2 is usable: a retry goes back to it. */
+		uint64_t now = 1;
+		eject_ep(rt, 1, &now);
+		weft_hc_set(rt, 0, false);
+		weft_hc_set(rt, 3, false);
+		weft_cluster_rt_tick(rt, now += 100);
+		assert_true(weft_rt_view_get(rt)->n_usable == 1 && !weft_rt_view_get(rt)->panic);
+		for (int i = 0; i < 100; i++) {
+			ctx.random = splitmix(&seed);
+			assert_int_equal(weft_lb_pick(lb, &ctx), 2);
+		}
+		/* In panic (nothing usable), avoid still applies among all. */
+		weft_hc_set(rt, 2, false);
+		weft_cluster_rt_tick(rt, now += 100);
+		assert_true(weft_rt_view_get(rt)->panic);
+		memset(count, 0, sizeof(count));
+		pick_many(lb, &ctx, false, seed, count);
+		check_candidates(a, count, (const bool[]){true, true, false, true}, 4);
+		/* An avoid beyond the table is ignored; UINT32_MAX is none. */
+		ctx.avoid = 4;
+		memset(count, 0, sizeof(count));
+		pick_many(lb, &ctx, false, seed + 1, count);
+		check_candidates(a, count, (const bool[]){true, true, true, true}, 4);
+		weft_cluster_rt_free(rt);
+		weft_lb_free(lb);
+	}
+}
+
+/* A single-endpoint cluster: avoid cannot leave nothing. */
+static void test_rt_single(void **state)
+{
+	(void)state;
+	const struct weft_lb_endpoint_cfg eps[] = {ep(0, 1)};
+	for (size_t k = 0; k < sizeof(all_algos) / sizeof(all_algos[0]); k++) {
+		struct weft_lb *lb = build(all_algos[k], eps, 1);
+		struct weft_cluster_rt *rt = rt_for(1, 25);
+		struct weft_lb_state st = {0};
+		struct weft_lb_ctx ctx = {.state = &st, .rt = rt, .avoid = 0, .random = 5};
+		assert_int_equal(weft_lb_pick(lb, &ctx), 0);
+		uint64_t now = 1;
+		eject_ep(rt, 0, &now); /* one endpoint may always be ejected; then panic */
+		assert_int_equal(weft_lb_pick(lb, &ctx), 0);
+		weft_cluster_rt_free(rt);
+		weft_lb_free(lb);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -611,6 +853,10 @@ int main(void)
 		cmocka_unit_test(test_hash64),
 		cmocka_unit_test(test_build_errors),
 		cmocka_unit_test(test_endpoints),
+		cmocka_unit_test(test_rt_ejected),
+		cmocka_unit_test(test_rt_panic),
+		cmocka_unit_test(test_rt_avoid),
+		cmocka_unit_test(test_rt_single),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
