@@ -155,6 +155,8 @@ struct weft_stats_view {
 	struct weft_stats_proxy proxy; /* zeroed: no tcp_proxy */
 	struct weft_stats_http http;   /* zeroed: no HTTP proxy */
 	struct weft_stats_hc hc;       /* zeroed: no health checker */
+	/* The running snapshot's HTTP part: clusters' resilience state (policy/stats_res.c); NULL: none. */
+	const struct weft_http_snap *http_snap;
 };
 
 /*
@@ -305,6 +307,50 @@ void weft_stats_hc_json(const struct weft_stats_view *v, struct weft_buf *out, i
  *   weft_health_check_endpoints_unhealthy{worker}             gauge
  */
 void weft_stats_hc_prometheus(const struct weft_stats_view *v, struct weft_buf *out);
+struct weft_http_snap; /* policy/httpcfg.h */
+
+/**
+ * The resilience state of every cluster of hs (NULL: none) as a JSON array,
+ * appended to out; weft_stats_json() places it as "clusters" when
+ * v->http_snap is set. Management thread only.
+ *
+ *    [{"name":"web", "active":{"connections":N, "pending_requests":N, "requests":N, "retries":N},
+ *      "breaker_overflow":{"max_connections":N, ...}, "retry_budget_overflow":N,
+ *      "retries_admitted":N, "ejections_active":N, "ejections_total":N,
+ *      "ejections":{"consecutive_5xx":N, ...}, "endpoints_usable":N, "panic":false,
+ *      "endpoints":[{"address":"198.18.1.2:80", "requests":N, "success":N, "5xx":N,
+ *                    "gateway_error":N, "local_failure":N, "success_rate":0.99|null,
+ *                    "ejected":false, "healthy":true, "times_ejected":N, "ejections_total":N}]}]
+ */
+void weft_stats_res_json(const struct weft_http_snap *hs, struct weft_buf *out, const char *indent);
+
+/**
+ * The resilience families (weft_stats_prometheus() appends them when
+ * v->http_snap is set):
+ *
+ *   weft_cluster_active{cluster,resource}                  gauge
+ *   weft_cluster_breaker_overflow_total{cluster,threshold}  counter
+ *   weft_cluster_retry_budget_overflow_total{cluster}       counter
+ *   weft_cluster_retries_admitted_total{cluster}            counter
+ *   weft_outlier_ejections_active{cluster}                  gauge
+ *   weft_outlier_ejections_total{cluster}                   counter
+ *   weft_cluster_endpoints_usable{cluster}                  gauge
+ *   weft_cluster_panic{cluster}                             gauge
+ *   weft_outlier_ejections_reason_total{cluster,reason}     counter
+ *   weft_endpoint_requests_total{cluster,endpoint}          counter
+ *   weft_endpoint_outcomes_total{cluster,endpoint,outcome}  counter
+ *   weft_endpoint_success_rate{cluster,endpoint}            gauge (NaN: too few requests)
+ *   weft_endpoint_ejected{cluster,endpoint}                 gauge
+ *   weft_endpoint_healthy{cluster,endpoint}                 gauge
+ *   weft_endpoint_ejections_total{cluster,endpoint}         counter
+ */
+void weft_stats_res_prometheus(const struct weft_http_snap *hs, struct weft_buf *out);
+
+/**
+ * The admin API's GET /clusters: Envoy-like "CLUSTER::STAT::VALUE" and
+ * "CLUSTER::ADDR:PORT::STAT::VALUE" lines (docs/operations.md).
+ */
+void weft_stats_res_clusters_text(const struct weft_http_snap *hs, struct weft_buf *out);
 
 #define WEFT_STATS_PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define WEFT_STATS_JSON_CONTENT_TYPE "application/json"

@@ -337,6 +337,7 @@ static void fill_view(struct weft_mgmt *m, struct weft_stats_view *v)
 	fill_tcp_view(m, v);
 	fill_http_view(m, v);
 	fill_hc_view(m, v);
+	v->http_snap = m->pub.slot != NULL ? m->pub.slot->http : NULL;
 	weft_stats_sampler_apply(&m->sampler, v);
 }
 
@@ -401,9 +402,19 @@ static void handle(const struct weft_admin_req *req, struct weft_admin_resp *res
 			resp->status = 400;
 			weft_buf_printf(&resp->body, "rejected: %s\n", err);
 		}
+	} else if (strcmp(req->path, "/clusters") == 0 && get) {
+		/* Envoy-like text; ?format=json: the "clusters" array of /stats. */
+		const struct weft_http_snap *hs = m->pub.slot != NULL ? m->pub.slot->http : NULL;
+		if (strcmp(req->query, "format=json") == 0) {
+			resp->content_type = "application/json";
+			weft_stats_res_json(hs, &resp->body, "");
+			weft_buf_putc(&resp->body, '\n');
+		} else {
+			weft_stats_res_clusters_text(hs, &resp->body);
+		}
 	} else if (strcmp(req->path, "/") == 0 && get) {
-		weft_buf_puts(&resp->body, "weftd admin: /ready /stats /stats/prometheus /config/status /config_dump "
-					   "POST /config\n");
+		weft_buf_puts(&resp->body, "weftd admin: /ready /stats /stats/prometheus /clusters /config/status "
+					   "/config_dump POST /config\n");
 	} else {
 		resp->status = 404;
 		weft_buf_puts(&resp->body, "not found\n");

@@ -20,10 +20,13 @@
 
 #include <cmocka.h>
 
+#include "policy/buf.h"
 #include "policy/config.h"
 #include "policy/httpcfg.h"
 #include "policy/resilience.h"
+#include "policy/snapshot.h"
 #include "policy/route.h"
+#include "policy/stats.h"
 
 static struct weft_config cfg; /* large: off the stack */
 static char err[WEFT_CFG_ERR_LEN];
@@ -779,6 +782,89 @@ static void test_names(void **state)
 	assert_int_equal(weft_outcome_of_status(404), WEFT_OUT_SUCCESS);
 }
 
+static void must_contain(const struct weft_buf *b, const char *want)
+{
+	if (memmem(b->data, b->len, want, strlen(want)) == NULL)
+		fail_msg("missing \"%s\" in:\n%.*s", want, (int)b->len, b->data);
+}
+
+static void test_render(void **state)
+{
+	(void)state;
+	check_ok(PORTS CL_WEB LISTENER_RC RC_HEAD);
+	struct weft_http_snap *s = NULL;
+	if (weft_http_compile(&cfg, NULL, 2, &s, err, sizeof(err)) != 0)
+		fail_msg("compile: %s", err);
+	struct weft_cluster_rt *rt = s->clusters[0].rt;
+	report_n(rt, 0, 1, WEFT_OUT_GATEWAY, 3);
+	report_n(rt, 1, 1, WEFT_OUT_GATEWAY, 2);
+	report_n(rt, 1, 0, WEFT_OUT_SUCCESS, 7);
+	weft_outlier_report(rt, 0, 0, WEFT_OUT_LOCAL);
+	weft_hc_set(rt, 0, false);
+	rt->brk.max_requests = 1;
+	assert_int_equal(weft_breaker_acquire(rt, 0, WEFT_BRK_REQUESTS), 0);
+	assert_int_equal(weft_breaker_acquire(rt, 1, WEFT_BRK_REQUESTS), -1);
+	rt->brk.min_retry_concurrency = 0;
+	assert_int_equal(weft_retry_budget_acquire(rt, 1), -1);
+	struct weft_snapshot snap = {.http = s};
+	weft_resilience_tick(&snap, 100);
+
+	struct weft_buf b;
+	weft_buf_init(&b);
+	weft_stats_res_clusters_text(s, &b);
+	must_contain(&b, "web::198.18.1.3:80::health_flags::/failed_outlier_check\n");
+	must_contain(&b, "web::198.18.1.2:80::health_flags::/failed_active_hc\n");
+	must_contain(&b, "web::198.18.1.3:80::rq_total::5\n");
+	must_contain(&b, "web::198.18.1.3:80::rq_gateway_error::5\n");
+	must_contain(&b, "web::198.18.1.2:80::rq_success::7\n");
+	must_contain(&b, "web::198.18.1.2:80::rq_error::1\n");
+	must_contain(&b, "web::198.18.1.2:80::success_rate::-1\n");
+	must_contain(&b, "web::outlier::ejections_active::1\n");
+	must_contain(&b, "web::outlier::ejections_consecutive_gateway_failure::1\n");
+	must_contain(&b, "web::overflow::max_requests::1\n");
+	must_contain(&b, "web::overflow::retry_budget::1\n");
+	must_contain(&b, "web::default_priority::max_requests::1\n");
+	must_contain(&b, "web::panic::true\n"); /* neither endpoint usable */
+
+	weft_buf_reset(&b);
+	weft_stats_res_prometheus(s, &b);
+	must_contain(&b, "# TYPE weft_outlier_ejections_active gauge\n");
+	must_contain(&b, "weft_outlier_ejections_active{cluster=\"web\"} 1\n");
+	must_contain(&b, "weft_outlier_ejections_total{cluster=\"web\"} 1\n");
+	must_contain(&b, "weft_outlier_ejections_reason_total{cluster=\"web\",reason=\"consecutive_gateway_failure\"} 1\n");
+	must_contain(&b, "weft_cluster_breaker_overflow_total{cluster=\"web\",threshold=\"max_requests\"} 1\n");
+	must_contain(&b, "weft_cluster_retry_budget_overflow_total{cluster=\"web\"} 1\n");
+	must_contain(&b, "weft_endpoint_outcomes_total{cluster=\"web\",endpoint=\"198.18.1.3:80\",outcome=\"gateway_error\"} 5\n");
+	must_contain(&b, "weft_endpoint_requests_total{cluster=\"web\",endpoint=\"198.18.1.2:80\"} 8\n");
+	must_contain(&b, "weft_endpoint_healthy{cluster=\"web\",endpoint=\"198.18.1.2:80\"} 0\n");
+	must_contain(&b, "weft_endpoint_ejected{cluster=\"web\",endpoint=\"198.18.1.3:80\"} 1\n");
+	must_contain(&b, "weft_endpoint_success_rate{cluster=\"web\",endpoint=\"198.18.1.3:80\"} NaN\n");
+	must_contain(&b, "weft_cluster_panic{cluster=\"web\"} 1\n");
+
+	weft_buf_reset(&b);
+	weft_stats_res_json(s, &b, "");
+	must_contain(&b, "\"name\": \"web\"");
+	must_contain(&b, "\"breaker_overflow\": {\"max_connections\": 0, \"max_pending_requests\": 0, \"max_requests\": 1, \"max_retries\": 0}");
+	must_contain(&b, "{\"address\": \"198.18.1.3:80\", \"requests\": 5, \"success\": 0, \"5xx\": 0, \"gateway_error\": 5, "
+			 "\"local_failure\": 0, \"success_rate\": null, \"ejected\": true, \"healthy\": true, \"times_ejected\": 1, "
+			 "\"ejections_total\": 1}");
+	must_contain(&b, "\"ejections_active\": 1");
+	/* Balanced brackets, as a quick check of the shape. */
+	int depth = 0;
+	for (size_t i = 0; i < b.len; i++) {
+		depth += b.data[i] == '{' || b.data[i] == '[';
+		depth -= b.data[i] == '}' || b.data[i] == ']';
+		assert_true(depth >= 0);
+	}
+	assert_int_equal(depth, 0);
+	/* No snapshot: an empty array, nothing else. */
+	weft_buf_reset(&b);
+	weft_stats_res_json(NULL, &b, "");
+	assert_int_equal(b.len, 2);
+	weft_buf_free(&b);
+	weft_http_snap_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -789,6 +875,7 @@ int main(void)
 		cmocka_unit_test(test_limits),       cmocka_unit_test(test_success_rate),
 		cmocka_unit_test(test_panic_and_hc), cmocka_unit_test(test_carry_over),
 		cmocka_unit_test(test_disabled),     cmocka_unit_test(test_names),
+		cmocka_unit_test(test_render),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
