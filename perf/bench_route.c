@@ -13,6 +13,9 @@
  *   lb-pick-POLICY   cycles per weft_lb_pick() over 16 weighted endpoints;
  *                    the hash policies get a precomputed key hash
  *   lb-key-cookie    cycles to find and hash a cookie in a Cookie header
+ *   lb-pick-POLICY-resilience  the same pick with the cluster's resilience
+ *                    state: 4 of the 16 endpoints out (2 ejected, 2 failing
+ *                    health checks) and the previous attempt's endpoint avoided
  *
  * No peer runs in-process, so the figures are absolute (machine-dependent).
  *
@@ -27,7 +30,9 @@
 #include <time.h>
 #include <x86intrin.h>
 
+#include "policy/config.h"
 #include "policy/lb.h"
+#include "policy/resilience.h"
 #include "policy/route.h"
 
 #define ROUNDS 7
@@ -342,6 +347,35 @@ static uint64_t splitmix(uint64_t *s)
 	return z ^ (z >> 31);
 }
 
+/* The resilience state of lb's 16 endpoints: 0 and 5 ejected, 9 and 12 failing health checks. */
+static struct weft_cluster_rt *rt_16(const struct weft_lb *lb)
+{
+	static struct weft_config c;
+	struct weft_cluster_cfg *cl = &c.clusters[0];
+
+	memset(&c, 0, sizeof(c));
+	snprintf(cl->name, sizeof(cl->name), "bench");
+	weft_cluster_resilience_defaults(cl);
+	cl->n_endpoints = 16;
+	for (unsigned i = 0; i < 16; i++) {
+		c.endpoints[i].addr = weft_lb_endpoint(lb, i)->addr;
+		c.endpoints[i].port = weft_lb_endpoint(lb, i)->port;
+	}
+	struct weft_cluster_rt *rt = weft_cluster_rt_new(&c, cl, 1, NULL);
+	if (rt == NULL)
+		die("lb", "out of memory");
+	for (int k = 0; k < 5; k++) {
+		weft_outlier_report(rt, 0, 0, WEFT_OUT_GATEWAY);
+		weft_outlier_report(rt, 0, 5, WEFT_OUT_GATEWAY);
+	}
+	weft_hc_set(rt, 9, false);
+	weft_hc_set(rt, 12, false);
+	weft_cluster_rt_tick(rt, 1000);
+	if (weft_rt_view_get(rt)->n_usable != 12)
+		die("lb", "resilience view: expected 12 usable endpoints");
+	return rt;
+}
+
 static void bench_lb(unsigned iters)
 {
 	uint32_t active[16];
@@ -373,6 +407,25 @@ static void bench_lb(unsigned iters)
 		       "\"weft\":%llu,\"endpoints\":16,\"table\":%zu,\"better\":\"lower\"}\n",
 		       weft_lb_algo_name((enum weft_lb_algo)a), (unsigned long long)median(v, ROUNDS),
 		       weft_lb_table_size(lb));
+		/* With the resilience view: 4 endpoints out, avoid the previous attempt's. */
+		struct weft_cluster_rt *rt = rt_16(lb);
+		ctx.rt = rt;
+		for (int r = 0; r < ROUNDS; r++) {
+			uint64_t acc = 0, t0 = __rdtsc();
+			for (unsigned i = 0; i < iters; i++) {
+				ctx.random = rnd[i & 4095];
+				ctx.hash = rnd[(i + 7) & 4095];
+				ctx.avoid = (uint32_t)(rnd[(i + 13) & 4095] & 15);
+				acc += (uint64_t)weft_lb_pick(lb, &ctx);
+			}
+			v[r] = (__rdtsc() - t0) / iters;
+			sink = acc;
+		}
+		ctx.rt = NULL;
+		printf("{\"bench\":\"http\",\"case\":\"lb-pick-%s-resilience\",\"metric\":\"cycles_per_pick\","
+		       "\"unit\":\"cycles\",\"weft\":%llu,\"endpoints\":16,\"unusable\":4,\"better\":\"lower\"}\n",
+		       weft_lb_algo_name((enum weft_lb_algo)a), (unsigned long long)median(v, ROUNDS));
+		weft_cluster_rt_free(rt);
 		if (a == WEFT_LB_ALGO_MAGLEV) {
 			struct req rq;
 			req_init(&rq, "GET", "api.example.com", "/");
