@@ -24,13 +24,23 @@ int lb_rr_pick(const struct weft_lb *lb, const struct weft_lb_health *h, struct 
 		memset(st->cw, 0, lb->n * sizeof(st->cw[0]));
 		st->gen = lb->gen;
 	}
-	for (unsigned i = 0; i < lb->n; i++) {
-		if (!lb_up(h, i))
-			continue;
-		st->cw[i] += lb->weight[i];
-		total += lb->weight[i];
-		if (best < 0 || st->cw[i] > st->cw[best])
-			best = (int)i;
+	/*
+	 * Only the candidates, word by word and bit by bit: with endpoints
+	 * ejected or avoided, a per-endpoint "skip?" branch would mispredict
+	 * wherever the holes are.
+	 */
+	for (unsigned w = 0; w < (lb->n + 63) / 64; w++) {
+		uint64_t m = h->bits[w];
+		if (w == lb->n / 64)
+			m &= (UINT64_C(1) << (lb->n % 64)) - 1;
+		while (m != 0) {
+			unsigned i = w * 64 + (unsigned)__builtin_ctzll(m);
+			m &= m - 1;
+			st->cw[i] += lb->weight[i];
+			total += lb->weight[i];
+			if (best < 0 || st->cw[i] > st->cw[best])
+				best = (int)i;
+		}
 	}
 	/* The caller checked that some endpoint is healthy, so best >= 0. */
 	st->cw[best] -= total;
