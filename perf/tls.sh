@@ -40,10 +40,13 @@ if [ -z "${BENCH_TLS:-}" ]; then
 		BENCH_TLS=$ROOT/build/perf/bench_tls
 	fi
 fi
-[ -x "$BENCH_TLS" ] || { echo "tls.sh: $BENCH_TLS missing (build with -Dtls=enabled)" >&2; exit 1; }
+HTTPS=${HTTPS:-1}
+if [ "$HTTPS" != only ] && [ ! -x "$BENCH_TLS" ]; then
+	echo "tls.sh: $BENCH_TLS missing (build with -Dtls=enabled)" >&2
+	exit 1
+fi
 command -v openssl >/dev/null || { echo "tls.sh: openssl missing" >&2; exit 1; }
 
-HTTPS=${HTTPS:-1}
 TMP=$(mktemp -d /tmp/weft-perf-tls.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 bash "$ROOT/tests/lib/certs.sh" "$TMP" >/dev/null
