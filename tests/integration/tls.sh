@@ -89,6 +89,7 @@ topo_up 1
 # ---- upstreams ------------------------------------------------------------------------------
 
 mkdir -p "$TMP/up/logs" "$TMP/up/tmp"
+head -c 8388608 /dev/urandom >"$TMP/up/big"
 cat >"$TMP/up/nginx.conf" <<CONF
 daemon on;
 master_process on;
@@ -112,6 +113,7 @@ http {
         ssl_certificate_key $C/backend.key;
         ssl_client_certificate $C/ca.pem;
         ssl_verify_client on;
+        location /mtls/big { alias $TMP/up/big; }
         location / { return 200 "mtls \$ssl_client_verify \$ssl_client_s_dn\n"; }
     }
 }
@@ -479,7 +481,7 @@ fi
 # stalled_hello: a handshake record announcing 512 bytes, 9 of them sent, then silence: weft must
 # reset or close within 8 s (handshake_timeout_ms is 3000 on :8443).
 stalled_hello() {
-	ipc "$PY" - <<'EOF2'
+	ipc timeout 20 "$PY" - <<'EOF2'
 import socket, sys
 s = socket.create_connection(("198.18.0.1", 8443), timeout=8)
 s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc")
@@ -626,6 +628,106 @@ if want bodies; then
 	check "8 MiB downloaded chunked arrive whole" big_down_chunked
 fi
 
+# slow_first PORT tls|plain: the first byte alone, the rest 200 ms later; then GET /echo; 200 back.
+slow_first() {
+	ipc timeout 20 "$PY" - "$1" "$2" <<'EOF2'
+import socket, ssl, sys, time
+port, kind = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("198.18.0.1", port), timeout=8)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+req = b"GET /echo HTTP/1.1\r\nHost: api.weft.test\r\nConnection: close\r\n\r\n"
+if kind == "plain":
+    s.sendall(req[:1]); time.sleep(0.2); s.sendall(req[1:])
+    data = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+else:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    t = ctx.wrap_bio(inc, out, server_hostname="api.weft.test")
+    try:
+        t.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    hello = out.read()
+    s.sendall(hello[:1]); time.sleep(0.2); s.sendall(hello[1:])
+    while True:
+        try:
+            t.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            pass
+        o = out.read()
+        if o:
+            s.sendall(o)
+        d = s.recv(65536)
+        if not d:
+            sys.exit("eof during the handshake")
+        inc.write(d)
+    t.write(req)
+    s.sendall(out.read())
+    data = b""
+    while True:
+        try:
+            d = t.read(65536)
+            if not d:
+                break
+            data += d
+            continue
+        except ssl.SSLWantReadError:
+            pass
+        except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+            break
+        o = out.read()
+        if o:
+            s.sendall(o)
+        d = s.recv(65536)
+        if not d:
+            break
+        inc.write(d)
+sys.exit(0 if data.startswith(b"HTTP/1.1 200") else "got %r" % data[:80])
+EOF2
+}
+# pipelined PORT: three requests in one TLS write; the answers come back in order.
+pipelined() {
+	ipc timeout 20 "$PY" - "$1" <<'EOF2'
+import json, socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+s = ctx.wrap_socket(socket.create_connection(("198.18.0.1", int(sys.argv[1])), timeout=8),
+                    server_hostname="api.weft.test")
+reqs = b"".join(b"GET /p%d HTTP/1.1\r\nHost: api.weft.test\r\n%s\r\n" % (i, b"Connection: close\r\n" if i == 3 else b"")
+                for i in (1, 2, 3))
+s.sendall(reqs)
+data = b""
+while True:
+    try:
+        d = s.recv(65536)
+    except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+        break
+    if not d:
+        break
+    data += d
+paths = []
+rest = data
+while rest:
+    head, _, rest = rest.partition(b"\r\n\r\n")
+    n = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            n = int(line.split(b":")[1])
+    body, rest = rest[:n], rest[n:]
+    paths.append(json.loads(body)["path"])
+sys.exit(0 if paths == ["/p1", "/p2", "/p3"] else "answers: %r" % paths)
+EOF2
+}
+
 # ---- permissive: TLS and plaintext on one port ---------------------------------------------------
 
 if want permissive; then
@@ -636,6 +738,9 @@ if want permissive; then
 	check "permissive: plaintext counted (plaintext_in_permissive)" grew plaintext "$before"
 	c=$(ipc curl -s -o /dev/null -w '%{http_code}' -m 10 "http://$W:8443/plain")
 	check "strict: plaintext refused ($c)" test "$c" = 000
+	check "permissive: a ClientHello sent one byte first, then the rest, 200 ms later" slow_first 8445 tls
+	check "permissive: plaintext sent one byte first, then the rest, 200 ms later" slow_first 8445 plain
+	check "TLS: three pipelined requests in one write, three answers in order" pipelined 8445
 fi
 
 # ---- principal authorization ---------------------------------------------------------------------
@@ -658,6 +763,7 @@ elif want authz; then
 	check "denials counted in /stats/prometheus (principal_denied $before -> $now, 4 denied)" \
 		test "$now" -eq $((before + 4))
 	check "routes without allow_principals stay open to every verified peer" code_is 200 8443 api.weft.test client2 /plain
+	check "ns/db/* does not match spiffe://weft.test/ns/dbx/sa/reader: 403" code_is 403 8443 api.weft.test dbx /reader
 	check "a certificate with two URI SANs has no SPIFFE ID: 403 on a route allowing ns/a/*" \
 		code_is 403 8443 api.weft.test client-two-uris /team-a
 	check "... while a certificate with the one URI spiffe://weft.test/ns/a/sa/one gets 200" \
@@ -730,6 +836,37 @@ elif want upstream; then
 	c=$(ureq /badsan)
 	check "upstream SAN not the expected one: refused by weft ($c, 502 or 503)" test "$c" = 502 -o "$c" = 503
 	check "... counted under tls_peer_name_mismatch" grew '"tls_peer_name_mismatch"' "$before"
+	up_big() {
+		ucode_is 200 /mtls/big || return 1
+		local want got
+		want=$(sha256sum "$TMP/up/big" | cut -c1-64)
+		got=$(sha256sum "$TMP/body" | cut -c1-64)
+		[ "$got" = "$want" ] && return 0
+		echo "# got $(stat -c %s "$TMP/body") bytes, sha256 $got, wanted $want"
+		return 1
+	}
+	check "upstream mTLS: 8 MiB from nginx over weft's TLS arrive intact" up_big
+	up_many() { # 20 requests on one client connection, each answered by nginx over upstream TLS
+		local n
+		if [ "$HAVE_LTLS" = 1 ]; then
+			n=$(ipc curl -s -m 30 --cacert "$C/ca.pem" --resolve "api.weft.test:8443:$W" --cert "$C/client.pem" \
+				--key "$C/client.key" $(for i in $(seq 1 20); do echo "https://api.weft.test:8443/mtls/$i"; done) |
+				grep -c '^mtls SUCCESS')
+		else
+			n=$(ipc curl -s -m 30 $(for i in $(seq 1 20); do echo "http://$W:8445/mtls/$i"; done) | grep -c '^mtls SUCCESS')
+		fi
+		[ "$n" = 20 ] && return 0
+		echo "# $n of 20 answered"
+		return 1
+	}
+	check "upstream mTLS: 20 requests in a row, every one verified by nginx" up_many
+	if [ "$HAVE_LTLS" = 1 ] && command -v wrk >/dev/null; then
+		ipc taskset -c 0 wrk -t1 -c16 -d5s "https://$W:8445/mtls" >"$TMP/wrk-up.out" 2>&1
+		n=$(awk '/requests in/ {print $1}' "$TMP/wrk-up.out")
+		check "upstream mTLS under wrk -c16 for 5 s: requests made (${n:-0}), none failed" \
+			sh -c "[ '${n:-0}' -gt 50 ] && ! grep -q -e 'Socket errors' -e 'Non-2xx' '$TMP/wrk-up.out'" ||
+			sed 's/^/#   /' "$TMP/wrk-up.out"
+	fi
 fi
 
 # ---- rotation under load ----------------------------------------------------------------------------

@@ -25,6 +25,7 @@
 #   server-ec2.{pem,key}          ECDSA, the same names as server-ec with a new key (rotation)
 #   wrong-san.{pem,key}           client, URI spiffe://weft.test/ns/evil/sa/intruder: verifies,
 #                                 but outside the ns/web principals the tests allow
+#   dbx.{pem,key}                 client, URI spiffe://weft.test/ns/dbx/sa/reader (not in ns/db)
 #   team-a.{pem,key}              client, URI spiffe://weft.test/ns/a/sa/one (client-two-uris' first)
 #   admin.{pem,key}               client, URI spiffe://weft.test/ns/ops/sa/admin
 #   mesh.{pem,key}                weft's own client identity to upstreams,
@@ -128,6 +129,7 @@ leaf ca server-future ec "/O=weft/CN=new.weft.test" "DNS:new.weft.test" \
 LEAF_EXT=$CDP leaf ca server-ec2 ec "/O=weft/CN=api.weft.test" \
 	"DNS:api.weft.test,DNS:*.apps.weft.test,URI:$TD/ns/default/sa/api"
 leaf ca wrong-san ec "/O=weft/CN=intruder" "URI:$TD/ns/evil/sa/intruder"
+leaf ca dbx ec "/O=weft/CN=dbx" "URI:$TD/ns/dbx/sa/reader"
 leaf ca team-a ec "/O=weft/CN=one" "URI:$TD/ns/a/sa/one"
 leaf ca admin ec "/O=weft/CN=admin" "URI:$TD/ns/ops/sa/admin"
 leaf ca mesh ec "/O=weft/CN=weft" "URI:$TD/ns/mesh/sa/weft"
