@@ -719,6 +719,8 @@ static void on_request(struct hp_worker *hw, struct hp_down *d, int head_len)
 		.random = h1_prng_next(&hw->prng),
 		.state = &hw->rr[res.cluster],
 		.active = hw->active[res.cluster],
+		.rt = hc->rt,
+		.avoid = UINT32_MAX,
 	};
 	ctx.has_hash = weft_lb_request_hash(hc->lb, &v, &d->client_ip, &ctx.hash);
 	int pick = weft_lb_pick(hc->lb, &ctx);
