@@ -10,6 +10,7 @@
 #   198.18.0.2                :8443 strict  (EC + RSA certs, CRL)      198.18.1.2:8080 nginx, plain
 #                             :8444 strict, listener allows ns/web/*   198.18.1.2:8443 nginx, TLS,
 #                             :8445 permissive (rotated certificate)           ssl_verify_client on
+#                             :8446 tcp_proxy, strict, to nginx plain
 #                                                                      198.18.1.2:8081 httpecho.py
 #
 # Cases (WEFT_TLS_CASES="..." runs a subset; "start" always runs):
@@ -290,6 +291,12 @@ $(strict_tls)
     port: 8444
     route_config: main
 $(strict_tls 'versions: tls13' "$LAP_LINE")
+  - name: pipe
+    kind: tcp_proxy
+    address: $W
+    port: 8446
+    cluster: plain
+$(strict_tls)
   - name: permissive
     kind: http
     address: $W
@@ -464,6 +471,10 @@ if want matrix; then
 	else
 		skip_ni "strict + listener allow_principals: wrong SAN refused" "listeners[].tls.allow_principals"
 	fi
+	check "tcp_proxy, strict, valid client certificate: the plaintext upstream answers through the pipe" \
+		code_is 200 8446 api.weft.test client /plain
+	check "tcp_proxy, strict, no client certificate: refused" code_is 000 8446 api.weft.test none /plain
+	check "tcp_proxy, strict, revoked: refused (s_client)" sc_refused 8446 api.weft.test revoked
 	check "strict, wrong SAN without listener allow_principals: verified, 200" \
 		code_is 200 8443 api.weft.test wrong-san /plain
 	check "permissive, no client certificate: 200 (curl)" code_is 200 8445 api.weft.test none /plain
@@ -583,6 +594,25 @@ if want resume; then
 	check "TLS 1.3 resumed: the upstream still gets the client's SPIFFE ID" \
 		matches 'URI=spiffe://weft.test/ns/web/sa/frontend' "$out"
 	check "resumed handshakes counted" grew resum "$before"
+	# A ticket is no key to another listener: a session made without a certificate on the
+	# permissive listener must not open the strict one, nor a session of a verified peer
+	# outside ns/web the listener that allows only ns/web/*.
+	ipc timeout 10 openssl s_client -connect "$W:8445" -servername api.weft.test -CAfile "$C/ca.pem" \
+		-tls1_3 -sess_out "$TMP/sessperm" -ign_eof \
+		< <(printf 'GET /plain HTTP/1.1\r\nHost: api.weft.test\r\nConnection: close\r\n\r\n') >/dev/null 2>&1
+	check "a permissive listener's session (no certificate) does not open the strict listener" \
+		sc_refused 8443 api.weft.test none -tls1_3 -sess_in "$TMP/sessperm"
+	ipc timeout 10 openssl s_client -connect "$W:8443" -servername api.weft.test -CAfile "$C/ca.pem" \
+		-cert "$C/wrong-san.pem" -key "$C/wrong-san.key" -tls1_3 -sess_out "$TMP/sesswrong" -ign_eof \
+		< <(printf 'GET /plain HTTP/1.1\r\nHost: api.weft.test\r\nConnection: close\r\n\r\n') >/dev/null 2>&1
+	if [ "$HAVE_LAP" = 1 ]; then
+		check "an ns/evil session from :8443 does not open :8444 (allows ns/web/* only)" \
+			sc_refused 8444 api.weft.test none -tls1_3 -sess_in "$TMP/sesswrong"
+	fi
+	ipc timeout 10 openssl s_client -connect "$W:8445" -servername api.weft.test -tls1_2 \
+		-sess_out "$TMP/sessperm12" </dev/null >/dev/null 2>&1
+	check "TLS 1.2: a permissive listener's ticket does not open the strict listener" \
+		sc_refused 8443 api.weft.test none -tls1_2 -sess_in "$TMP/sessperm12"
 	# An identity too big for a ticket: resumed or not, the upstream must get the right one.
 	ipc timeout 10 openssl s_client -connect "$W:8443" -servername api.weft.test -CAfile "$C/ca.pem" \
 		-cert "$C/client-big.pem" -key "$C/client-big.key" -tls1_3 -sess_out "$TMP/sessbig" -ign_eof \
