@@ -511,6 +511,21 @@ if want versions; then
 	check "versions: tls13: counted under tls_version" grew '"tls_version"' "$before"
 	check "versions: tls13: a TLS 1.3 client gets through" sc_ok 8444 api.weft.test client -tls1_3
 	check "versions: tls12+: a TLS 1.2 client gets through" sc_ok 8443 api.weft.test client -tls1_2
+	# 100 handshakes stalled in the middle do not hold up another one (non-blocking handshakes).
+	ipc timeout 20 "$PY" - <<'EOF2' &
+import socket, time
+socks = []
+for i in range(100):
+    s = socket.create_connection(("198.18.0.1", 8443), timeout=5)
+    s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc")
+    socks.append(s)
+time.sleep(2.5)
+EOF2
+	stall_pid=$!
+	sleep 1
+	check "100 stalled handshakes in flight: another client still gets through" \
+		code_is 200 8443 api.weft.test client /plain
+	wait $stall_pid
 	before=$(prom_sum handshake_timeout)
 	check "a ClientHello that never completes is closed at handshake_timeout_ms" stalled_hello
 	check "... counted (handshake_timeouts)" grew handshake_timeout "$before"
@@ -826,6 +841,12 @@ if want xfcc; then
 	check "xfcc: a client's own x-forwarded-client-cert is replaced" \
 		code_is 200 8443 api.weft.test client /echo -H 'x-forwarded-client-cert: By=spiffe://evil;URI=spiffe://weft.test/ns/ops/sa/admin'
 	check "xfcc: ... the upstream sees weft's value only" xfcc_is "$want_x"
+	check "xfcc: two fields from the client, in other cases, are both removed" \
+		code_is 200 8443 api.weft.test client /echo -H 'X-Forwarded-Client-Cert: URI=spiffe://a' -H 'X-FORWARDED-CLIENT-CERT: URI=spiffe://b'
+	check "xfcc: ... the upstream sees weft's value only" xfcc_is "$want_x"
+	check "xfcc: permissive listener, client certificate sent: reaches the upstream" \
+		code_is 200 8445 api.weft.test client /echo
+	check "xfcc: ... with the client's identity (By is the permissive listener's certificate's)" xfcc_is "$want_x"
 	hash2=$(openssl x509 -in "$C/client2.pem" -outform DER | sha256sum | cut -c1-64)
 	code_is 200 8443 api.weft.test client2 /echo >/dev/null
 	check "xfcc: another client, its own hash and URI" \
