@@ -25,7 +25,8 @@
 #              (connect_refused); the open port's TCP checks keep succeeding
 #
 # Timings never decide: every wait polls for the state it expects, with a deadline far above the
-# configured interval x threshold (200 ms x 2). Needs root; TAP output.
+# configured interval x threshold (200 ms x 2). WORKER_CPUS="1, 0" runs weftd with two workers, so
+# that the endpoints' checks are spread over both (each checked by one). Needs root; TAP output.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib/topo.sh"

@@ -41,7 +41,7 @@ static struct weft_http_snap *compile(const char *hc, unsigned n_workers, const 
 
 	snprintf(yaml, sizeof(yaml),
 		 "ports:\n"
-		 "  - {name: p0, driver: af_packet, iface: wp0, addresses: [198.18.0.1/24]}\n"
+		 "  - {name: p0, driver: af_packet, iface: wp0, addresses: [198.18.0.1/24, \"2001:db8::1/64\"]}\n"
 		 "clusters:\n"
 		 "  - name: web\n"
 		 "    %s%s\n"
@@ -377,6 +377,47 @@ static void test_reload_keeps_state(void **state)
 	teardown_th(h);
 }
 
+/* IPv4 and IPv6 endpoints side by side: each checked over its own family. */
+static void test_ipv6_endpoint(void **state)
+{
+	(void)state;
+	struct th *h = cur = th_new(NULL, 1);
+	struct th_out o4, o6, o;
+
+	assert_int_equal(health_init(h->w), 0);
+	publish(h, compile("{interval_ms: 100, jitter_ms: 0, timeout_ms: 50, unhealthy_threshold: 1}", 1,
+			   ", {address: \"2001:db8::2\", port: 8443}"));
+	step(h, 1);
+	assert_int_equal(health_stats(h->w)->endpoints, 2);
+	th_pop(h, &o4);
+	th_pop(h, &o6);
+	if (o4.af == 6) {
+		o = o4;
+		o4 = o6;
+		o6 = o;
+	}
+	assert_int_equal(o4.af, 4);
+	assert_int_equal(o4.dport, 8080);
+	assert_int_equal(o6.af, 6);
+	assert_int_equal(o6.dport, 8443);
+	assert_int_equal(o6.flags, F_SYN);
+
+	struct th_seg s6 = {.af = 6, .sport = 8443, .dport = o6.sport, .flags = F_SYN | F_ACK, .seq = 9000,
+			    .ack = o6.seq + 1, .wnd = 65535, .mss = 1440};
+	th_in(h, &s6);
+	th_pop(h, &o);
+	while (!(o.flags & F_RST))
+		th_pop(h, &o);
+	assert_int_equal(o.af, 6);
+	struct th_seg s4 = {.af = 4, .sport = 8080, .dport = o4.sport, .flags = F_RST | F_ACK, .ack = o4.seq + 1};
+	th_in(h, &s4);
+	assert_int_equal(stat(h, HEALTH_successes), 1);
+	assert_int_equal(failures(h, HEALTH_F_CONNECT_REFUSED), 1);
+	assert_true(hc_down(h, 0));
+	assert_false(hc_down(h, 1));
+	teardown_th(h);
+}
+
 static void test_one_owner_per_endpoint(void **state)
 {
 	(void)state;
@@ -415,6 +456,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_tcp_timeout, teardown),
 		cmocka_unit_test_teardown(test_http_statuses_and_reasons, teardown),
 		cmocka_unit_test_teardown(test_reload_keeps_state, teardown),
+		cmocka_unit_test_teardown(test_ipv6_endpoint, teardown),
 		cmocka_unit_test_teardown(test_one_owner_per_endpoint, teardown),
 	};
 	return cmocka_run_group_tests_name("health", tests, th_group_setup, th_group_teardown);
