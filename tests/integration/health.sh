@@ -175,6 +175,9 @@ unhealthy_is() { [ "$(unhealthy)" = "$1" ]; }
 checked_is() { [ "$(hc_metric endpoints)" = "$1" ]; }
 failures_over() { [ "$(hc_metric failure_reasons_total "reason=\"$1\"")" -gt "$2" ]; }
 successes_over() { [ "$(hc_metric successes_total)" -gt "$1" ]; }
+# How long a state took to show, for the record (never a pass/fail criterion): "# took N ms".
+t_mark() { T0=$(date +%s%N); }
+t_took() { echo "# $1: $((($(date +%s%N) - T0) / 1000000)) ms (interval 200 + jitter 0..20, thresholds 2)"; }
 no_failure() { [ "$(hc_metric failures_total)" = 0 ] && unhealthy_is 0; }
 
 # wait_for SECONDS COMMAND...: poll every 0.1 s until COMMAND succeeds.
@@ -234,7 +237,9 @@ check "both instances take requests while healthy ($r)" sh -c "echo '$r' | grep 
 
 bh=$(hc_metric became_unhealthy_total)
 touch "$TMP/sick.2"
+t_mark
 check "instance 2 answering 500: unhealthy in /stats" wait_for 10 unhealthy_is 1
+t_took "500 to unhealthy"
 check "and in /clusters (failed_active_hc)" wait_for 5 hc_failed 198.18.1.2:8082
 check "the failures are counted as bad_status" failures_over bad_status 1
 check "became_unhealthy counted" test "$(hc_metric became_unhealthy_total)" -gt "$bh"
@@ -244,7 +249,9 @@ echo "# instance 2 unhealthy: $r"
 check "every request goes to instance 1 ($r)" test "$r" = "1:30 2:0 err:0"
 
 rm -f "$TMP/sick.2"
+t_mark
 check "instance 2 answering 200 again: healthy in /stats" wait_for 10 unhealthy_is 0
+t_took "200 to healthy"
 check "and in /clusters" wait_for 5 hc_ok 198.18.1.2:8082
 check "instance 2 takes requests again" wait_for 10 two_takes_traffic
 
@@ -252,8 +259,10 @@ check "instance 2 takes requests again" wait_for 10 two_takes_traffic
 
 cr=$(hc_metric failure_reasons_total 'reason="connect_refused"')
 kill "$UP2"
+t_mark
 wait "$UP2" 2>/dev/null
 check "instance 2 stopped: unhealthy" wait_for 10 unhealthy_is 1
+t_took "stopped to unhealthy"
 weft_admin /stats | "$PY" -c 'import json,sys; print("#", json.load(sys.stdin)["health_check"])'
 check "its failures are connect_refused" wait_for 10 failures_over connect_refused "$((cr + 1))"
 sleep 0.3
