@@ -25,6 +25,7 @@ The log gets one JSON line per second in which anything happened, written
 when the second is over (and the rest at exit, on SIGTERM or SIGINT):
   {"t": EPOCH_SECOND, "instance": I, "port": P, "req": N (requests whose head
    was read), "status": {"200": N, ...}, "hung": N, "conns": N (accepted),
+   "open_max": N (most connections open at once, when one was accepted),
    "attempt": {"1": N, "2": N, ...}, "due": {"EPOCH_SECOND": N, ...} (by the
    request's x-load-second, which loadgen.py sets to the second the request
    was due), "mode": MODE at the end of the second}
@@ -126,7 +127,9 @@ class Upstream:
 
     async def serve(self, reader, writer):
         self.writers.add(writer)
-        self.bucket()["conns"] += 1
+        b = self.bucket()
+        b["conns"] += 1
+        b["open_max"] = max(b.get("open_max", 0), len(self.writers))
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
