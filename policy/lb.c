@@ -467,15 +467,16 @@ static unsigned count_up(const struct weft_lb *lb, const struct weft_lb_health *
 static unsigned narrow(const struct weft_lb *lb, const struct weft_lb_ctx *ctx, const struct weft_lb_health *h,
 		       struct weft_lb_health *out)
 {
-	const struct weft_rt_view *v = weft_rt_view_get(ctx->rt);
+	struct weft_rt_view v;
 	unsigned words = (lb->n + 63) / 64;
 	unsigned c;
 
+	weft_rt_view_read(ctx->rt, &v);
 	*out = *h;
 	/* A state built for another endpoint list (never, from the compile step) is not applied. */
-	if (ctx->rt->n_ep == lb->n && !v->panic) {
+	if (ctx->rt->n_ep == lb->n && !v.panic) {
 		for (unsigned w = 0; w < words; w++)
-			out->bits[w] &= v->usable[w];
+			out->bits[w] &= v.usable[w];
 	}
 	c = count_up(lb, out);
 	if (ctx->avoid < lb->n && c > 1 && lb_up(out, ctx->avoid)) {

@@ -16,9 +16,10 @@
  *    the generation it compares.
  *  - weft_rt_ep.gen and .hc_down are written relaxed by their one writer and
  *    read relaxed: each is a single word, and nothing else is published with it.
- *  - The usable view is double-buffered: the management thread fills the
- *    view workers are not reading and switches rt->cur with release; pickers
- *    load cur with acquire (weft_rt_view_get()).
+ *  - The usable view is double-buffered and sequenced: the management thread
+ *    fills the view workers are not told about as a seqlock writer (odd seq,
+ *    fields, even seq with release) and switches rt->cur with release;
+ *    pickers copy it with weft_rt_view_read() (acquire, copy, fence, recheck).
  */
 #include "policy/resilience.h"
 
@@ -191,6 +192,7 @@ static uint64_t slot_sum(const struct weft_cluster_rt *rt, unsigned ep, enum wef
 static void publish_view(struct weft_cluster_rt *rt)
 {
 	uint32_t cur = __atomic_load_n(&rt->cur, __ATOMIC_RELAXED) & 1;
+	const struct weft_rt_view *old = &rt->view[cur];
 	struct weft_rt_view nv;
 
 	memset(&nv, 0, sizeof(nv));
@@ -202,10 +204,25 @@ static void publish_view(struct weft_cluster_rt *rt)
 	}
 	/* Envoy's healthy_panic_threshold: too few left to carry the load, so spread it over everyone. */
 	nv.panic = (uint64_t)nv.n_usable * 100 < (uint64_t)rt->panic_threshold_percent * rt->n_ep;
-	if (memcmp(&nv, &rt->view[cur], sizeof(nv)) == 0)
+	if (rt->view_published && nv.n_usable == old->n_usable && nv.panic == old->panic &&
+	    memcmp(nv.usable, old->usable, sizeof(nv.usable)) == 0)
 		return;
-	rt->view[cur ^ 1] = nv;
+	/*
+	 * Seqlock writer on the spare view: odd seq, then the fields, then the
+	 * next even seq with release; a reader that copied across the rewrite
+	 * sees seq change and copies again. Then the switch, with release.
+	 */
+	struct weft_rt_view *t = &rt->view[cur ^ 1];
+	uint32_t seq = t->seq;
+	ST(t->seq, seq + 1);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	ST(t->n_usable, nv.n_usable);
+	ST(t->panic, nv.panic);
+	for (unsigned w = 0; w < WEFT_RT_WORDS; w++)
+		ST(t->usable[w], nv.usable[w]);
+	__atomic_store_n(&t->seq, seq + 2, __ATOMIC_RELEASE);
 	__atomic_store_n(&rt->cur, cur ^ 1, __ATOMIC_RELEASE);
+	rt->view_published = true;
 }
 
 struct weft_cluster_rt *weft_cluster_rt_new(const struct weft_config *cfg, const struct weft_cluster_cfg *c,

@@ -137,16 +137,19 @@ enum weft_eject_reason {
 const char *weft_eject_reason_name(enum weft_eject_reason r);
 
 /*
- * Which endpoints take traffic, as the pickers read it. The management
- * thread writes the view workers are not told about, then switches `cur`
- * with a release store; a reader loads `cur` with acquire and reads that
- * view. A view is rewritten only a tick (100 ms) after it stopped being
- * current: a pick takes nanoseconds.
+ * Which endpoints take traffic, as the pickers read it. Double-buffered
+ * and sequenced: the management thread rewrites the view workers are not
+ * told about (its seq odd while it writes), then switches `cur` with a
+ * release store. A reader (weft_rt_view_read()) copies the current view
+ * and retries in the rare case its seq changed meanwhile (a reader stalled
+ * for a whole tick): it never waits for the writer and never sees a torn
+ * view.
  */
 struct weft_rt_view {
-	uint64_t usable[WEFT_RT_WORDS]; /* not ejected and not failing health checks */
+	uint32_t seq;                   /* even when stable; +2 per rewrite */
 	uint32_t n_usable;
 	bool panic;                     /* fewer usable than panic_threshold_percent: use them all */
+	uint64_t usable[WEFT_RT_WORDS]; /* not ejected and not failing health checks */
 };
 
 /* A worker's cluster-wide counters; written by that worker only. */
@@ -198,6 +201,7 @@ struct weft_cluster_rt {
 	struct weft_rt_ep *ep;           /* [n_ep] */
 	struct weft_rt_view view[2];
 	uint32_t cur;                    /* the current view: release store / acquire load */
+	bool view_published;             /* management thread: a view was published once */
 	/* management thread only */
 	uint32_t *seen_trips;            /* [n_workers][n_ep][WEFT_RT_STREAKS] */
 	uint64_t next_interval_ms;       /* 0: not started */
@@ -270,7 +274,35 @@ static inline bool weft_hc_get(const struct weft_cluster_rt *rt, unsigned ep)
 	return ep >= rt->n_ep || __atomic_load_n(&rt->ep[ep].hc_down, __ATOMIC_RELAXED) == 0;
 }
 
-/** The current usable view (acquire load). Worker-safe. */
+/**
+ * A consistent copy of the current usable view. Worker-safe, wait-free in
+ * practice: it loops only if the management thread rewrote the very view
+ * being copied (possible only for a reader stalled over a tick).
+ */
+static inline void weft_rt_view_read(const struct weft_cluster_rt *rt, struct weft_rt_view *out)
+{
+	for (;;) {
+		const struct weft_rt_view *v = &rt->view[__atomic_load_n(&rt->cur, __ATOMIC_ACQUIRE) & 1];
+		uint32_t s1 = __atomic_load_n(&v->seq, __ATOMIC_ACQUIRE);
+		if (s1 & 1)
+			continue;
+		out->n_usable = __atomic_load_n(&v->n_usable, __ATOMIC_RELAXED);
+		out->panic = __atomic_load_n(&v->panic, __ATOMIC_RELAXED);
+		for (unsigned w = 0; w < WEFT_RT_WORDS; w++)
+			out->usable[w] = __atomic_load_n(&v->usable[w], __ATOMIC_RELAXED);
+		/* The copy's loads happen before the second read of seq (seqlock reader). */
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&v->seq, __ATOMIC_RELAXED) == s1) {
+			out->seq = s1;
+			return;
+		}
+	}
+}
+
+/**
+ * The current view itself, for the management thread (its only writer) and
+ * single-threaded tests; workers use weft_rt_view_read().
+ */
 static inline const struct weft_rt_view *weft_rt_view_get(const struct weft_cluster_rt *rt)
 {
 	return &rt->view[__atomic_load_n(&rt->cur, __ATOMIC_ACQUIRE) & 1];
