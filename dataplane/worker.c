@@ -16,6 +16,9 @@
 #include "dataplane/net/net.h"
 #include "dataplane/proxy/health.h"
 #include "dataplane/tcp/tcp.h"
+#ifdef WEFT_HAVE_TLS
+#include "dataplane/tls/tls_ulp.h"
+#endif
 #include "dataplane/worker.h"
 #include "drivers/port.h"
 
@@ -130,6 +133,9 @@ int weft_worker_main(void *arg)
 			tcp_timers(w);
 			tcp_proxy_timers(w);
 			health_timers(w); /* one comparison unless a check is due or the snapshot changed */
+#ifdef WEFT_HAVE_TLS
+			tls_ulp_timers(w);
+#endif
 			next_timer = start + timer_period;
 		}
 		for (uint16_t p = 0; p < w->n_ports; p++) {

@@ -1524,13 +1524,13 @@ static int parse_endpoint(struct ctx *c, const yaml_node_t *n, const char *path,
 static int parse_cluster(struct ctx *c, const yaml_node_t *n, unsigned idx, struct weft_config *cfg)
 {
 	enum { NAME, LB_POLICY, ENDPOINTS, HASH_POLICY, RING_HASH, MAGLEV, LEAST_REQUEST, MAX_IDLE, IDLE_TIMEOUT,
-	       HEALTH_CHECK, BREAKERS, OUTLIER, PANIC, N };
+	       HEALTH_CHECK, BREAKERS, OUTLIER, PANIC, TLS, N };
 	struct field f[N] = {[NAME] = {"name"}, [LB_POLICY] = {"lb_policy"}, [ENDPOINTS] = {"endpoints"},
 			     [HASH_POLICY] = {"hash_policy"}, [RING_HASH] = {"ring_hash"}, [MAGLEV] = {"maglev"},
 			     [LEAST_REQUEST] = {"least_request"}, [MAX_IDLE] = {"max_idle_connections"},
 			     [IDLE_TIMEOUT] = {"idle_timeout_ms"}, [HEALTH_CHECK] = {"health_check"},
 			     [BREAKERS] = {"circuit_breakers"}, [OUTLIER] = {"outlier_detection"},
-			     [PANIC] = {"panic_threshold_percent"}};
+			     [PANIC] = {"panic_threshold_percent"}, [TLS] = {"tls"}};
 	struct weft_cluster_cfg *cl = &cfg->clusters[idx];
 	char path[PATH_LEN], p[PATH_LEN], ip[PATH_LEN];
 	const char *s;
@@ -1574,6 +1574,8 @@ static int parse_cluster(struct ctx *c, const yaml_node_t *n, unsigned idx, stru
 		return -1;
 	if (weft_cfgh_cluster_resilience((struct weft_cfg_ctx *)c, path, cl, f[BREAKERS].val, f[OUTLIER].val,
 					 f[PANIC].val) != 0)
+		return -1;
+	if (f[TLS].val != NULL && weft_cfgt_cluster((struct weft_cfg_ctx *)c, path, f[TLS].val, cl, cfg) != 0)
 		return -1;
 
 	path_key(p, path, "endpoints");
@@ -1715,7 +1717,7 @@ static int parse_sni_routes(struct ctx *c, const yaml_node_t *n, const char *lpa
 static int parse_listener(struct ctx *c, const yaml_node_t *n, unsigned idx, struct weft_config *cfg)
 {
 	enum { NAME, KIND, ADDRESS, PORT, CLUSTER, CONNECT_TIMEOUT, IDLE_TIMEOUT, MAX_CONNS, ROUTE_CONFIG,
-	       REQUEST_TIMEOUT, SNI_ROUTES, REQUEST_HEADER_TIMEOUT, N };
+	       REQUEST_TIMEOUT, SNI_ROUTES, REQUEST_HEADER_TIMEOUT, TLS, N };
 	struct field f[N] = {
 		[NAME] = {"name"},
 		[KIND] = {"kind"},
@@ -1729,6 +1731,7 @@ static int parse_listener(struct ctx *c, const yaml_node_t *n, unsigned idx, str
 		[REQUEST_TIMEOUT] = {"request_timeout_ms"},
 		[SNI_ROUTES] = {"sni_routes"},
 		[REQUEST_HEADER_TIMEOUT] = {"request_header_timeout_ms"},
+		[TLS] = {"tls"},
 	};
 	struct weft_listener_cfg *l = &cfg->listeners[idx];
 	char path[PATH_LEN], p[PATH_LEN], a[64], b[80];
@@ -1830,6 +1833,8 @@ static int parse_listener(struct ctx *c, const yaml_node_t *n, unsigned idx, str
 		path_key(p, path, "sni_routes");
 		return fail(c, f[SNI_ROUTES].key_line, p, "only a listener of kind tls_passthrough has sni_routes");
 	}
+	if (f[TLS].val != NULL && weft_cfgt_listener((struct weft_cfg_ctx *)c, path, f[TLS].val, l, cfg) != 0)
+		return -1;
 	path_key(p, path, "cluster");
 	if (f[CLUSTER].val == NULL && l->kind == WEFT_LISTENER_TCP_PROXY)
 		return fail(c, l->line, p, "required key is missing");

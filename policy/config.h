@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "policy/config_http.h"
+#include "policy/config_tls.h"
 
 #define WEFT_CFG_MAX_PORTS 8
 #define WEFT_CFG_MAX_WORKERS 16
@@ -151,6 +152,8 @@ struct weft_listener_cfg {
 	uint32_t request_header_timeout_ms; /* a whole request head within this from its first byte, else 408; 0: none */
 	/* kind tls_passthrough: names in weft_config.sni[sni_first .. sni_first + n_sni) */
 	unsigned sni_first, n_sni;
+	/* kind http and tcp_proxy: 0 plaintext, else 1 + index into weft_config.tls.blocks */
+	unsigned tls;
 };
 
 enum weft_lb_policy {
@@ -246,6 +249,7 @@ struct weft_cluster_cfg {
 	struct weft_outlier_cfg outlier;
 	uint32_t panic_threshold_percent; /* fewer usable endpoints than this %: balance across all */
 	struct weft_health_check_cfg hc; /* kind WEFT_HC_NONE: no active checks */
+	unsigned tls;                    /* 0 plaintext, else 1 + index into weft_config.tls.blocks */
 };
 
 /** The breaker, outlier and panic defaults every cluster starts from (docs/configuration.md). */
@@ -306,6 +310,7 @@ struct weft_config {
 	struct weft_http_cfg http; /* route configs (policy/config_http.h) */
 	unsigned n_sni;
 	struct weft_sni_cfg sni[WEFT_CFG_MAX_SNI]; /* tls_passthrough listeners' server names, in order */
+	struct weft_tls_cfg tls;   /* tls blocks of listeners and clusters (policy/config_tls.h) */
 };
 
 /**

@@ -550,7 +550,7 @@ static int parse_hdr_list(ctx_t *c, const yaml_node_t *n, const char *path, bool
 static int parse_route(ctx_t *c, const yaml_node_t *n, const char *path, const struct weft_config *cfg,
 		       struct weft_http_cfg *h)
 {
-	enum { NAME, MATCH, ROUTE, REDIRECT, DIRECT, RQ_ADD, RQ_SET, RQ_RM, RS_ADD, RS_SET, RS_RM, N };
+	enum { NAME, MATCH, ROUTE, REDIRECT, DIRECT, RQ_ADD, RQ_SET, RQ_RM, RS_ADD, RS_SET, RS_RM, PRINCIPALS, N };
 	field_t f[N] = {[NAME] = {"name"},
 			[MATCH] = {"match"},
 			[ROUTE] = {"route"},
@@ -561,7 +561,8 @@ static int parse_route(ctx_t *c, const yaml_node_t *n, const char *path, const s
 			[RQ_RM] = {"request_headers_to_remove"},
 			[RS_ADD] = {"response_headers_to_add"},
 			[RS_SET] = {"response_headers_to_set"},
-			[RS_RM] = {"response_headers_to_remove"}};
+			[RS_RM] = {"response_headers_to_remove"},
+			[PRINCIPALS] = {"allow_principals"}};
 	struct weft_http_route_cfg *r = &h->routes[h->n_routes];
 	char p[PATH_LEN];
 	int which = -1;
@@ -583,6 +584,13 @@ static int parse_route(ctx_t *c, const yaml_node_t *n, const char *path, const s
 		return fail(c, r->line, p, "required key is missing (use match: {prefix: /} for every request)");
 	if (parse_match(c, f[MATCH].val, p, h, r) != 0)
 		return -1;
+	if (f[PRINCIPALS].val != NULL) {
+		/* The loader's own config (only this function's view of it is const). */
+		weft_cfgy_path_key(p, path, "allow_principals");
+		if (weft_cfgt_principals(c, p, f[PRINCIPALS].val, (struct weft_config *)cfg, &r->principals) != 0)
+			return -1;
+		r->has_principals = true;
+	}
 	for (int k = ROUTE; k <= DIRECT; k++) {
 		if (f[k].val == NULL)
 			continue;

@@ -127,6 +127,8 @@ struct weft_http_route_cfg {
 	uint16_t direct_status;
 	weft_cfg_str direct_body;
 	struct weft_http_ops_cfg request_headers, response_headers;
+	bool has_principals;         /* allow_principals given: only these peers (weft_config.tls.principals) */
+	struct weft_cfg_range principals;
 	int line;
 };
 

@@ -99,4 +99,16 @@ int weft_cfg_health_check(struct weft_cfg_ctx *c, const char *path, const yaml_n
 /** The lb_policy names of enum weft_lb_policy; 0 or -1. */
 int weft_cfgh_lb_policy(const char *s, enum weft_lb_policy *out);
 
+/* ---- hooks config.c calls (policy/config_tls.c) ---- */
+
+/** A listener's tls block (n not NULL); l->kind is known. Sets l->tls. */
+int weft_cfgt_listener(struct weft_cfg_ctx *c, const char *lpath, const yaml_node_t *n, struct weft_listener_cfg *l,
+		       struct weft_config *cfg);
+/** A cluster's tls block (n not NULL). Sets cl->tls. */
+int weft_cfgt_cluster(struct weft_cfg_ctx *c, const char *cpath, const yaml_node_t *n, struct weft_cluster_cfg *cl,
+		      struct weft_config *cfg);
+/** An allow_principals list at path into cfg->tls.principals; *out its range. */
+int weft_cfgt_principals(struct weft_cfg_ctx *c, const char *path, const yaml_node_t *n, struct weft_config *cfg,
+			 struct weft_cfg_range *out);
+
 #endif

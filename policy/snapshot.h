@@ -15,6 +15,8 @@
 #include "policy/netcfg.h"
 
 struct weft_http_snap; /* policy/httpcfg.h */
+struct tls_ulp_cfg;    /* dataplane/tls/tls_ulp.h */
+struct weft_route_authz; /* policy/authz.h */
 
 struct weft_snapshot {
 	uint64_t version;   /* 1, 2, ... in publication order */
@@ -23,6 +25,13 @@ struct weft_snapshot {
 	struct weft_net_table net;
 	struct weft_l4_table l4;  /* listeners, clusters, endpoints */
 	struct weft_http_snap *http; /* route tables, balancers, scratches; NULL before compiled */
+	/*
+	 * TLS of each listener and cluster (same indexes as l4): NULL for
+	 * plaintext. Each holds a reference, as does every connection using it.
+	 */
+	struct tls_ulp_cfg *tls_listener[WEFT_L4_MAX_LISTENERS];
+	struct tls_ulp_cfg *tls_cluster[WEFT_L4_MAX_CLUSTERS];
+	struct weft_route_authz *authz; /* routes' allow_principals; NULL: none has any */
 	/*
 	 * Requests in flight that keep this snapshot past their iteration (an
 	 * HTTP request keeps the routes it started with): per worker, each

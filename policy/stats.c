@@ -316,6 +316,10 @@ int weft_stats_json(const struct weft_stats_view *v, struct weft_buf *o)
 		weft_buf_puts(o, ",\n  \"clusters\": ");
 		weft_stats_res_json(v->http_snap, o, "  ");
 	}
+	if (v->tls.n_stats > 0) {
+		weft_buf_puts(o, ",\n  \"tls\": ");
+		weft_stats_tls_json(v, o, "  ");
+	}
 
 	weft_buf_puts(o, ",\n  \"workers\": [");
 	bool first = true;
@@ -668,6 +672,8 @@ int weft_stats_prometheus(const struct weft_stats_view *v, struct weft_buf *o)
 		weft_stats_hc_prometheus(v, o);
 	if (v->http_snap != NULL)
 		weft_stats_res_prometheus(v->http_snap, o);
+	if (v->tls.n_stats > 0)
+		weft_stats_tls_prometheus(v, o);
 
 	prom_family(o, "weft_config_version", "gauge",
 		    "Version of the configuration snapshot the workers run.");

@@ -132,6 +132,25 @@ struct weft_stats_hc {
 	uint64_t unhealthy[WEFT_MAX_WORKERS]; /* gauge: of those, unhealthy now */
 };
 
+#define WEFT_STATS_TLS_MAX_STATS 32   /* TLS engine counters plus the TLS layer's */
+#define WEFT_STATS_TLS_MAX_REASONS 32 /* TLS error reasons */
+
+/*
+ * TLS of each worker (policy/stats_tls.c renders it): the engine's counters
+ * (handshakes, resumed, ...) and the TCP layer's (timeouts, plaintext in
+ * permissive, principal_denied), then failures by reason. n_stats == 0: no TLS.
+ */
+struct weft_stats_tls {
+	unsigned n_stats;                /* <= WEFT_STATS_TLS_MAX_STATS */
+	const char *stat_name[WEFT_STATS_TLS_MAX_STATS];
+	const char *stat_help[WEFT_STATS_TLS_MAX_STATS];
+	unsigned n_reasons;              /* <= WEFT_STATS_TLS_MAX_REASONS; entry 0 ("none") is skipped */
+	const char *const *reason_name;
+	bool present[WEFT_MAX_WORKERS];
+	uint64_t stat[WEFT_MAX_WORKERS][WEFT_STATS_TLS_MAX_STATS];
+	uint64_t error[WEFT_MAX_WORKERS][WEFT_STATS_TLS_MAX_REASONS];
+};
+
 /*
  * Everything the renderers report. Index i of workers[], worker_lcore[] and
  * busy_pct[] is worker i (the "worker" label); index i of ports[] is weft port
@@ -157,6 +176,7 @@ struct weft_stats_view {
 	struct weft_stats_hc hc;       /* zeroed: no health checker */
 	/* The running snapshot's HTTP part: clusters' resilience state (policy/stats_res.c); NULL: none. */
 	const struct weft_http_snap *http_snap;
+	struct weft_stats_tls tls;     /* zeroed: no TLS */
 };
 
 /*
@@ -357,5 +377,18 @@ void weft_stats_res_clusters_text(const struct weft_http_snap *hs, struct weft_b
 
 /** Append s as a Prometheus label value body (no quotes): \ " and newline escaped. */
 int weft_stats_prom_label(struct weft_buf *out, const char *s);
+
+/**
+ * The "tls" object (policy/stats_tls.c), summed over the workers:
+ *   "tls":{"handshakes":N, ..., "errors":{"tls_peer_cert_missing":N, ...}}
+ */
+void weft_stats_tls_json(const struct weft_stats_view *v, struct weft_buf *out, const char *indent);
+
+/**
+ * The TLS families:
+ *   weft_tls_<stat>_total{worker}          counter, one family per counter
+ *   weft_tls_errors_total{worker,reason}   counter, handshake and record failures by reason
+ */
+void weft_stats_tls_prometheus(const struct weft_stats_view *v, struct weft_buf *out);
 
 #endif

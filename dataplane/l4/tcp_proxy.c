@@ -36,6 +36,9 @@
 #include "dataplane/counters.h"
 #include "dataplane/proxy/http_proxy.h"
 #include "dataplane/tls/clienthello.h"
+#ifdef WEFT_HAVE_TLS
+#include "dataplane/tls/tls_ulp.h"
+#endif
 
 #define X_NAME(f, h) #f,
 #define X_HELP(f, h) h,
@@ -585,6 +588,14 @@ static void accepted_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_e
 		tcp_abort(w, c);
 		return;
 	}
+#ifdef WEFT_HAVE_TLS
+	/* TLS terminated here: the session is taken once the handshake is done (the layer calls back). */
+	if (user != TLS_ULP_SETTLED && l->kind == WEFT_LISTENER_TCP_PROXY &&
+	    snap->tls_listener[l - snap->l4.listeners] != NULL) {
+		(void)tls_ulp_accept(w, c, snap->tls_listener[l - snap->l4.listeners], accepted_event);
+		return;
+	}
+#endif
 	if (WEFT_CTR_READ(px->st.active[l->slot]) >= l->max_per_worker) {
 		ST_ADD(px, refused_listener_full, 1);
 		conn_drop(w, WEFT_DROP_TCP_PROXY_LISTENER_FULL);

@@ -62,6 +62,7 @@ struct hp_up {
 	uint8_t state;            /* enum hp_up_state */
 	uint8_t eof;              /* the upstream sent its FIN */
 	uint32_t bucket;          /* pool bucket, UINT32_MAX: none */
+	const void *tls;          /* the cluster TLS it was opened with (pool key with addr, port); NULL: plaintext */
 	uint64_t idle_deadline_ms;
 	struct hp_up *bnext, *bprev; /* idle list of its endpoint */
 	struct hp_up *lnext, *lprev; /* every idle connection, oldest first */

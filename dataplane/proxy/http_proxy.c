@@ -47,7 +47,12 @@
 
 #include "dataplane/counters.h"
 #include "dataplane/proxy/hp_priv.h"
+#include "policy/authz.h"
 #include "policy/httpcfg.h"
+#include "policy/identity.h"
+#ifdef WEFT_HAVE_TLS
+#include "dataplane/tls/tls_ulp.h"
+#endif
 
 #define X_NAME(f, h) #f,
 #define X_HELP(f, h) h,
@@ -554,6 +559,47 @@ static void set_attempt(struct hp_down *d, unsigned n)
 	d->attempt = (uint8_t)n;
 }
 
+/* ---- TLS (dataplane/tls/tls_ulp.h): the client's identity, the upstream's TLS ---------------- */
+
+static const char *hp_principal(const struct tcp_conn *c)
+{
+#ifdef WEFT_HAVE_TLS
+	return c != NULL ? tls_ulp_principal(c) : NULL;
+#else
+	(void)c;
+	return NULL;
+#endif
+}
+
+static bool hp_is_tls(const struct tcp_conn *c)
+{
+#ifdef WEFT_HAVE_TLS
+	return c != NULL && tls_ulp_active(c);
+#else
+	(void)c;
+	return false;
+#endif
+}
+
+static int hp_xfcc(const struct tcp_conn *c, char *buf, size_t cap)
+{
+#ifdef WEFT_HAVE_TLS
+	return c != NULL ? tls_ulp_xfcc(c, buf, cap) : 0;
+#else
+	(void)c;
+	(void)buf;
+	(void)cap;
+	return 0;
+#endif
+}
+
+/* The TLS the request's cluster originates (in the snapshot the request holds), NULL: plaintext. */
+static const void *up_tls(const struct hp_down *d)
+{
+	return d->snap != NULL && d->cluster < WEFT_L4_MAX_CLUSTERS ? (const void *)d->snap->tls_cluster[d->cluster]
+								   : NULL;
+}
+
 /* Write the head to send upstream into ou. Returns 0, or -1 when it does not fit. */
 static int write_request_head(struct hp_worker *hw, struct hp_down *d, const struct weft_route_table *t,
 			      const struct weft_route_result *res, const struct weft_http_req_view *v)
@@ -574,6 +620,12 @@ static int write_request_head(struct hp_worker *hw, struct hp_down *d, const str
 	h1_fields_remove(d->req.fields, n, "expect", 6);
 	/* The attempt count is ours (written below): a client's never goes through. */
 	h1_fields_remove(d->req.fields, n, ATTEMPT_HDR, sizeof(ATTEMPT_HDR) - 1);
+	/* x-forwarded-client-cert is ours too: the client's is dropped, the verified peer's goes up. */
+	h1_fields_remove(d->req.fields, n, "x-forwarded-client-cert", 23);
+	char xfcc[768];
+	int xl = hp_xfcc(d->c, xfcc, sizeof(xfcc));
+	if (xl > 0)
+		(void)h1_fields_set(d->req.fields, &n, HP_FIELDS, "x-forwarded-client-cert", 23, xfcc, (size_t)xl);
 	fwd_req.n_fields = (uint16_t)n;
 	fwd_req.fields = d->req.fields;
 	fwd_req.target_form = H1_TF_ORIGIN;
@@ -589,7 +641,7 @@ static int write_request_head(struct hp_worker *hw, struct hp_down *d, const str
 	}
 	struct h1_fwd fwd = {
 		.client_addr = {d->client, d->client_len},
-		.proto = {"http", 4},
+		.proto = hp_is_tls(d->c) ? (struct h1_str){"https", 5} : (struct h1_str){"http", 4},
 		.prng = &hw->prng,
 		.flags = H1_FWD_XFF | H1_FWD_XFP | H1_FWD_REQUEST_ID | H1_FWD_KEEP_REQUEST_ID,
 	};
@@ -632,6 +684,15 @@ static int up_connect(struct hp_worker *hw, struct hp_down *d)
 		hp_up_free(hw, up);
 		return -(err != 0 ? err : EHOSTUNREACH);
 	}
+#ifdef WEFT_HAVE_TLS
+	up->tls = up_tls(d);
+	if (up->tls != NULL && tls_ulp_connect(hw->w, up->c, (struct tls_ulp_cfg *)up->tls, hp_up_event, up) != 0) {
+		tcp_abort(hw->w, up->c);
+		up->c = NULL;
+		hp_up_free(hw, up);
+		return -ENOMEM;
+	}
+#endif
 	d->up = up;
 	d->phase = HD_CONNECT;
 	HP_ST_ADD(hw, upstream_connects, 1);
@@ -683,6 +744,16 @@ static void on_request(struct hp_worker *hw, struct hp_down *d, int head_len)
 		reply_reason(hw, d, r < 0 ? HP_R_ROUTE_ERROR : res.vhost == UINT32_MAX ? HP_R_NO_VHOST : HP_R_NO_ROUTE, false);
 		answer_and_end(hw, d);
 		return;
+	}
+	/* The route's allow_principals: the peer's SPIFFE ID from its TLS certificate (none in plaintext). */
+	const struct principal_list *allow = weft_route_authz_get(snap->authz, hl->rc, res.vhost, res.route);
+	if (allow != NULL) {
+		const char *id = hp_principal(d->c);
+		if (principal_check(allow, id, id != NULL ? strlen(id) : 0) != AUTHZ_ALLOW) {
+			reply_reason(hw, d, HP_R_PRINCIPAL_DENIED, false);
+			answer_and_end(hw, d);
+			return;
+		}
 	}
 	const struct weft_route_action *a = res.action;
 	if (a->kind == WEFT_ROUTE_ACT_DIRECT) {
@@ -764,6 +835,11 @@ static void on_request(struct hp_worker *hw, struct hp_down *d, int head_len)
 	HP_ST_ADD(hw, upstream_requests, 1);
 
 	d->up = hp_pool_take(hw, &d->ep_addr, d->ep_port);
+	if (d->up != NULL && d->up->tls != up_tls(d)) {
+		/* Opened for another cluster's TLS (or none): not this request's to use. */
+		hp_up_close(hw, d->up);
+		d->up = NULL;
+	}
 	if (d->up != NULL) {
 		d->up->d = d;
 		d->reused = true;
@@ -1605,6 +1681,13 @@ static void accepted_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_e
 		tcp_abort(w, c);
 		return;
 	}
+#ifdef WEFT_HAVE_TLS
+	/* A TLS listener: the stream is taken once the handshake is done (the layer calls back). */
+	if (user != TLS_ULP_SETTLED && snap->tls_listener[l - snap->l4.listeners] != NULL) {
+		(void)tls_ulp_accept(w, c, snap->tls_listener[l - snap->l4.listeners], accepted_event);
+		return;
+	}
+#endif
 	if (hw->slot_active[l->slot] >= l->max_per_worker) {
 		HP_ST_ADD(hw, refused_listener_full, 1);
 		WEFT_CTR_ADD(w->ctr->drops[WEFT_DROP_HTTP_LISTENER_FULL], 1);

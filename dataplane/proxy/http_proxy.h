@@ -84,7 +84,8 @@ enum http_proxy_stat { HTTP_PROXY_STATS(HTTP_PROXY_X_ENUM) HTTP_PROXY_STAT_MAX }
 	X(LISTENER_GONE, "listener_gone", 503, "a reload removed the listener of this connection")  \
 	X(ROUTE_ERROR, "route_error", 503, "the router could not run (scratch space missing)")     \
 	X(OVERLOADED, "overloaded", 503, "no buffer or upstream connection object was free")      \
-	X(REQUEST_HEADER_TIMEOUT, "request_header_timeout", 408, "no whole request head within request_header_timeout_ms of its first byte")
+	X(REQUEST_HEADER_TIMEOUT, "request_header_timeout", 408, "no whole request head within request_header_timeout_ms of its first byte") \
+	X(PRINCIPAL_DENIED, "principal_denied", 403, "the route's allow_principals does not admit the client's principal")
 
 enum http_proxy_reason {
 #define HTTP_PROXY_X_REASON(e, n, s, h) HP_R_##e,

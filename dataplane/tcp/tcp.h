@@ -375,6 +375,50 @@ enum tcp_state tcp_conn_state(const struct tcp_conn *c);
 const struct tcp_endpoints *tcp_conn_endpoints(const struct tcp_conn *c);
 
 /*
+ * Upper-layer protocols (as Linux's kTLS ULP): a layer attached to one
+ * connection sits between the stack and the application. The application
+ * keeps calling tcp_send(), tcp_send_mbuf(), tcp_recv(), tcp_recv_copy(),
+ * tcp_rx_ready(), tcp_send_space(), tcp_shutdown(), tcp_close(),
+ * tcp_abort() and tcp_set_handler(); while a layer is attached each of them
+ * goes to the layer's ops instead (one predictable branch when none is).
+ * The layer reaches the connection underneath through the tcp_lower_*()
+ * calls, and receives the stack's events by installing its own handler with
+ * tcp_lower_set_handler(); what the application sees of events is up to the
+ * layer. dataplane/tls/tls_ulp.c is the one layer: TLS.
+ */
+struct tcp_ulp_ops {
+	int (*send)(struct weft_worker *w, struct tcp_conn *c, void *ulp, const void *data, size_t len);
+	int (*send_mbuf)(struct weft_worker *w, struct tcp_conn *c, void *ulp, struct rte_mbuf *m);
+	struct rte_mbuf *(*recv)(struct weft_worker *w, struct tcp_conn *c, void *ulp, uint32_t max_bytes);
+	size_t (*recv_copy)(struct weft_worker *w, struct tcp_conn *c, void *ulp, void *buf, size_t len);
+	size_t (*rx_ready)(const struct tcp_conn *c, const void *ulp);
+	size_t (*send_space)(const struct tcp_conn *c, const void *ulp);
+	void (*shutdown)(struct weft_worker *w, struct tcp_conn *c, void *ulp);
+	void (*close)(struct weft_worker *w, struct tcp_conn *c, void *ulp);
+	void (*abort)(struct weft_worker *w, struct tcp_conn *c, void *ulp);
+	void (*set_handler)(struct tcp_conn *c, void *ulp, tcp_event_fn fn, void *user);
+};
+
+/** Attach a layer to c (ops NULL: detach). The layer owns ulp and frees it when it detaches. */
+void tcp_ulp_set(struct tcp_conn *c, const struct tcp_ulp_ops *ops, void *ulp);
+/** c's layer state when its layer is ops, else NULL. */
+void *tcp_ulp_get(const struct tcp_conn *c, const struct tcp_ulp_ops *ops);
+
+/* The connection under the layer: the same calls as above, never redirected. */
+int tcp_lower_send(struct weft_worker *w, struct tcp_conn *c, const void *data, size_t len);
+size_t tcp_lower_recv_copy(struct weft_worker *w, struct tcp_conn *c, void *buf, size_t len);
+/** Copy up to len bytes of received in-order payload without consuming them. */
+size_t tcp_lower_peek(const struct tcp_conn *c, void *buf, size_t len);
+size_t tcp_lower_rx_ready(const struct tcp_conn *c);
+size_t tcp_lower_send_space(const struct tcp_conn *c);
+/** Ask for TCP_EV_WRITABLE when send space frees up, without queueing anything. */
+void tcp_lower_want_writable(struct tcp_conn *c);
+void tcp_lower_shutdown(struct weft_worker *w, struct tcp_conn *c);
+void tcp_lower_close(struct weft_worker *w, struct tcp_conn *c);
+void tcp_lower_abort(struct weft_worker *w, struct tcp_conn *c);
+void tcp_lower_set_handler(struct tcp_conn *c, tcp_event_fn fn, void *user);
+
+/*
  * Test seam: replace the output path (default net_ip4_output/net_ip6_output).
  * fn receives a complete IP packet (m at the IPv4 or IPv6 header, TCP
  * checksum filled in) and takes ownership of it. NULL restores the default.

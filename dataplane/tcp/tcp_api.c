@@ -32,14 +32,14 @@ static bool synchronized(const struct tcp_conn *c)
 	return c->state != TCP_SYN_SENT && c->state != TCP_SYN_RECEIVED && c->state != TCP_CLOSED;
 }
 
-size_t tcp_send_space(const struct tcp_conn *c)
+static size_t raw_send_space(const struct tcp_conn *c)
 {
 	if (!can_send(c))
 		return 0;
 	return c->sndbuf > c->sndq.bytes ? c->sndbuf - c->sndq.bytes : 0;
 }
 
-size_t tcp_rx_ready(const struct tcp_conn *c)
+static size_t raw_rx_ready(const struct tcp_conn *c)
 {
 	return (c->flags & CF_DEAD) ? 0 : c->rcvq.bytes;
 }
@@ -55,7 +55,7 @@ static void sndq_link(struct tcp_conn *c, struct rte_mbuf *m)
 	c->sndq.segs++;
 }
 
-int tcp_send(struct weft_worker *w, struct tcp_conn *c, const void *data, size_t len)
+static int raw_send(struct weft_worker *w, struct tcp_conn *c, const void *data, size_t len)
 {
 	const uint8_t *p = data;
 	size_t space, n, done = 0;
@@ -64,7 +64,7 @@ int tcp_send(struct weft_worker *w, struct tcp_conn *c, const void *data, size_t
 	if (!can_send(c))
 		return -ENOTCONN;
 	tcp_clock(w);
-	space = tcp_send_space(c);
+	space = raw_send_space(c);
 	n = len < space ? len : space;
 	/*
 	 * Fill mbufs with one MSS each once the MSS is known, so that every
@@ -117,7 +117,7 @@ int tcp_send(struct weft_worker *w, struct tcp_conn *c, const void *data, size_t
 	return (int)done;
 }
 
-int tcp_send_mbuf(struct weft_worker *w, struct tcp_conn *c, struct rte_mbuf *m)
+static int raw_send_mbuf(struct weft_worker *w, struct tcp_conn *c, struct rte_mbuf *m)
 {
 	uint32_t total = rte_pktmbuf_pkt_len(m);
 
@@ -125,7 +125,7 @@ int tcp_send_mbuf(struct weft_worker *w, struct tcp_conn *c, struct rte_mbuf *m)
 		return -ENOTCONN;
 	tcp_clock(w);
 	/* All or nothing; a chain larger than the buffer is taken when the queue is empty. */
-	if (total > tcp_send_space(c) && c->sndq.bytes > 0) {
+	if (total > raw_send_space(c) && c->sndq.bytes > 0) {
 		c->flags |= CF_WANT_WRITABLE;
 		c->want_space = total;
 		return -EAGAIN;
@@ -175,7 +175,7 @@ static void consumed(struct weft_worker *w, struct tcp_conn *c)
 	}
 }
 
-struct rte_mbuf *tcp_recv(struct weft_worker *w, struct tcp_conn *c, uint32_t max_bytes)
+static struct rte_mbuf *raw_recv(struct weft_worker *w, struct tcp_conn *c, uint32_t max_bytes)
 {
 	struct tcp_q *q = &c->rcvq;
 	struct rte_mbuf *head = q->head, *s, *last = NULL;
@@ -226,7 +226,7 @@ struct rte_mbuf *tcp_recv(struct weft_worker *w, struct tcp_conn *c, uint32_t ma
 	return head;
 }
 
-size_t tcp_recv_copy(struct weft_worker *w, struct tcp_conn *c, void *buf, size_t len)
+static size_t raw_recv_copy(struct weft_worker *w, struct tcp_conn *c, void *buf, size_t len)
 {
 	struct tcp_q *q = &c->rcvq;
 	uint8_t *out = buf;
@@ -260,7 +260,7 @@ size_t tcp_recv_copy(struct weft_worker *w, struct tcp_conn *c, void *buf, size_
 	return done;
 }
 
-void tcp_shutdown(struct weft_worker *w, struct tcp_conn *c)
+static void raw_shutdown(struct weft_worker *w, struct tcp_conn *c)
 {
 	struct tcp_stack *st = tcp_st(w);
 
@@ -289,7 +289,7 @@ void tcp_shutdown(struct weft_worker *w, struct tcp_conn *c)
 	tcp_output(w, c);
 }
 
-void tcp_abort(struct weft_worker *w, struct tcp_conn *c)
+static void raw_abort(struct weft_worker *w, struct tcp_conn *c)
 {
 	struct tcp_stack *st = tcp_st(w);
 
@@ -314,7 +314,7 @@ void tcp_abort(struct weft_worker *w, struct tcp_conn *c)
 	tcp_reap(w);
 }
 
-void tcp_close(struct weft_worker *w, struct tcp_conn *c)
+static void raw_close(struct weft_worker *w, struct tcp_conn *c)
 {
 	struct tcp_stack *st = tcp_st(w);
 
@@ -331,7 +331,7 @@ void tcp_close(struct weft_worker *w, struct tcp_conn *c)
 	 * with an RST (RFC 9293 3.10.4 note, RFC 2525 2.17).
 	 */
 	if ((c->rcvq.bytes > 0 || c->ooo != NULL) && c->state != TCP_TIME_WAIT && c->state != TCP_CLOSED) {
-		tcp_abort(w, c);
+		raw_abort(w, c);
 		return;
 	}
 	switch (c->state) {
@@ -340,11 +340,11 @@ void tcp_close(struct weft_worker *w, struct tcp_conn *c)
 		tcp_conn_free(w, c);
 		break;
 	case TCP_SYN_RECEIVED:
-		tcp_abort(w, c);
+		raw_abort(w, c);
 		return;
 	case TCP_ESTABLISHED:
 	case TCP_CLOSE_WAIT:
-		tcp_shutdown(w, c);
+		raw_shutdown(w, c);
 		break;
 	case TCP_FIN_WAIT_2:
 		tcp_timer_set(st, c, TCP_T_WAIT, st->p.fin_wait2_ms);
@@ -353,4 +353,152 @@ void tcp_close(struct weft_worker *w, struct tcp_conn *c)
 		break; /* FIN already on its way; the stack finishes alone */
 	}
 	tcp_reap(w);
+}
+
+/* ---- upper-layer protocols ---- */
+
+void tcp_ulp_set(struct tcp_conn *c, const struct tcp_ulp_ops *ops, void *ulp)
+{
+	c->ulp_ops = ops;
+	c->ulp = ops != NULL ? ulp : NULL;
+}
+
+void *tcp_ulp_get(const struct tcp_conn *c, const struct tcp_ulp_ops *ops)
+{
+	return c->ulp_ops == ops && ops != NULL ? c->ulp : NULL;
+}
+
+size_t tcp_send_space(const struct tcp_conn *c)
+{
+	if (unlikely(c->ulp_ops != NULL))
+		return c->ulp_ops->send_space(c, c->ulp);
+	return raw_send_space(c);
+}
+
+size_t tcp_rx_ready(const struct tcp_conn *c)
+{
+	if (unlikely(c->ulp_ops != NULL))
+		return c->ulp_ops->rx_ready(c, c->ulp);
+	return raw_rx_ready(c);
+}
+
+int tcp_send(struct weft_worker *w, struct tcp_conn *c, const void *data, size_t len)
+{
+	if (unlikely(c->ulp_ops != NULL))
+		return c->ulp_ops->send(w, c, c->ulp, data, len);
+	return raw_send(w, c, data, len);
+}
+
+int tcp_send_mbuf(struct weft_worker *w, struct tcp_conn *c, struct rte_mbuf *m)
+{
+	if (unlikely(c->ulp_ops != NULL))
+		return c->ulp_ops->send_mbuf(w, c, c->ulp, m);
+	return raw_send_mbuf(w, c, m);
+}
+
+struct rte_mbuf *tcp_recv(struct weft_worker *w, struct tcp_conn *c, uint32_t max_bytes)
+{
+	if (unlikely(c->ulp_ops != NULL))
+		return c->ulp_ops->recv(w, c, c->ulp, max_bytes);
+	return raw_recv(w, c, max_bytes);
+}
+
+size_t tcp_recv_copy(struct weft_worker *w, struct tcp_conn *c, void *buf, size_t len)
+{
+	if (unlikely(c->ulp_ops != NULL))
+		return c->ulp_ops->recv_copy(w, c, c->ulp, buf, len);
+	return raw_recv_copy(w, c, buf, len);
+}
+
+void tcp_shutdown(struct weft_worker *w, struct tcp_conn *c)
+{
+	if (unlikely(c->ulp_ops != NULL)) {
+		c->ulp_ops->shutdown(w, c, c->ulp);
+		return;
+	}
+	raw_shutdown(w, c);
+}
+
+void tcp_close(struct weft_worker *w, struct tcp_conn *c)
+{
+	if (unlikely(c->ulp_ops != NULL)) {
+		c->ulp_ops->close(w, c, c->ulp);
+		return;
+	}
+	raw_close(w, c);
+}
+
+void tcp_abort(struct weft_worker *w, struct tcp_conn *c)
+{
+	if (unlikely(c->ulp_ops != NULL)) {
+		c->ulp_ops->abort(w, c, c->ulp);
+		return;
+	}
+	raw_abort(w, c);
+}
+
+int tcp_lower_send(struct weft_worker *w, struct tcp_conn *c, const void *data, size_t len)
+{
+	return raw_send(w, c, data, len);
+}
+
+size_t tcp_lower_recv_copy(struct weft_worker *w, struct tcp_conn *c, void *buf, size_t len)
+{
+	return raw_recv_copy(w, c, buf, len);
+}
+
+size_t tcp_lower_peek(const struct tcp_conn *c, void *buf, size_t len)
+{
+	uint8_t *out = buf;
+	size_t done = 0;
+
+	if (c->flags & CF_DEAD)
+		return 0;
+	for (const struct rte_mbuf *m = c->rcvq.head; m != NULL && done < len; m = m->next) {
+		size_t k = m->data_len < len - done ? m->data_len : len - done;
+		memcpy(out + done, rte_pktmbuf_mtod(m, const uint8_t *), k);
+		done += k;
+	}
+	return done;
+}
+
+size_t tcp_lower_rx_ready(const struct tcp_conn *c)
+{
+	return raw_rx_ready(c);
+}
+
+size_t tcp_lower_send_space(const struct tcp_conn *c)
+{
+	return raw_send_space(c);
+}
+
+void tcp_lower_want_writable(struct tcp_conn *c)
+{
+	if (can_send(c))
+		c->flags |= CF_WANT_WRITABLE;
+}
+
+void tcp_lower_shutdown(struct weft_worker *w, struct tcp_conn *c)
+{
+	raw_shutdown(w, c);
+}
+
+void tcp_lower_close(struct weft_worker *w, struct tcp_conn *c)
+{
+	c->ulp_ops = NULL;
+	c->ulp = NULL;
+	raw_close(w, c);
+}
+
+void tcp_lower_abort(struct weft_worker *w, struct tcp_conn *c)
+{
+	c->ulp_ops = NULL;
+	c->ulp = NULL;
+	raw_abort(w, c);
+}
+
+void tcp_lower_set_handler(struct tcp_conn *c, tcp_event_fn fn, void *user)
+{
+	c->fn = fn;
+	c->user = user;
 }

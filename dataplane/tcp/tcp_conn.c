@@ -671,6 +671,10 @@ fail:
 
 void tcp_set_handler(struct tcp_conn *c, tcp_event_fn fn, void *user)
 {
+	if (unlikely(c->ulp_ops != NULL)) {
+		c->ulp_ops->set_handler(c, c->ulp, fn, user);
+		return;
+	}
 	c->fn = fn;
 	c->user = user;
 }

@@ -237,6 +237,8 @@ struct tcp_conn {
 
 	tcp_event_fn fn;
 	void *user;
+	const struct tcp_ulp_ops *ulp_ops; /* an upper-layer protocol (tcp.h), NULL: none */
+	void *ulp;
 	uint32_t ev_pending;    /* bits 1 << enum tcp_event, delivered by tcp_deliver() */
 
 	/* Send sequence variables (RFC 9293 3.3.1). */

@@ -266,6 +266,7 @@ struct tls_cert_info {
 	int64_t not_before, not_after;
 	uint8_t sha256[32]; /* of the leaf's DER */
 	const char *key_type; /* "ECDSA P-256", "RSA 2048", ... */
+	char uri[256];      /* the leaf's first URI SAN (weft's SPIFFE ID), "" if none */
 };
 unsigned tls_ctx_cert_count(const struct tls_ctx *c);
 int tls_ctx_cert_info(const struct tls_ctx *c, unsigned i, struct tls_cert_info *out);

@@ -1384,6 +1384,11 @@ static int load_cert(struct tls_entry *e, const struct tls_ctx_params *p, const 
 	}
 	ci->not_before = leaf.not_before;
 	ci->not_after = leaf.not_after;
+	ci->uri[0] = '\0';
+	if (leaf.n_uri > 0 && leaf.uri[0].len < sizeof(ci->uri) && printable(leaf.uri[0].p, leaf.uri[0].len)) {
+		memcpy(ci->uri, leaf.uri[0].p, leaf.uri[0].len);
+		ci->uri[leaf.uri[0].len] = '\0';
+	}
 	wc_Sha256Hash(l.der[0], (word32)l.len[0], ci->sha256);
 	ci->key_type = strncmp(leaf.key_type, "RSA", 3) == 0 ? "RSA"
 		     : strncmp(leaf.key_type, "ECDSA", 5) == 0 ? "ECDSA"

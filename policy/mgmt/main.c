@@ -31,6 +31,8 @@
 #include "policy/mgmt/mgmt.h"
 #ifdef WEFT_HAVE_TLS
 #include "dataplane/tls/tls.h"
+#include "dataplane/tls/tls_ulp.h"
+#include "policy/mgmt/tls_mgmt.h"
 #endif
 
 volatile sig_atomic_t weft_sig_stop;
@@ -191,6 +193,12 @@ static int setup_workers(struct weft_mgmt *m, char *err, size_t errlen)
 			snprintf(err, errlen, "worker %u: cannot allocate the health checker: %s", i, strerror(-rc));
 			return -1;
 		}
+#ifdef WEFT_HAVE_TLS
+		if ((rc = tls_ulp_init(w)) != 0) {
+			snprintf(err, errlen, "worker %u: cannot set up TLS: %s", i, strerror(-rc));
+			return -1;
+		}
+#endif
 	}
 	/*
 	 * Queue ownership: worker w polls queue w of every port that has one
@@ -243,6 +251,20 @@ int main(int argc, char **argv)
 			struct weft_http_snap *hs = NULL;
 			rc = weft_http_compile(cfg, NULL, cfg->eal.n_workers, &hs, err, sizeof(err));
 			weft_http_snap_free(hs);
+#ifdef WEFT_HAVE_TLS
+			/* Certificates, keys, bundles and CRLs are read and checked like at start-up. */
+			if (rc == 0) {
+				struct weft_snapshot *ts = calloc(1, sizeof(*ts));
+				rc = ts == NULL ? -1 : weft_tls_compile(cfg, ts, err, sizeof(err));
+				if (ts != NULL) {
+					for (unsigned k = 0; k < WEFT_L4_MAX_LISTENERS; k++)
+						tls_ulp_cfg_unref(ts->tls_listener[k]);
+					for (unsigned k = 0; k < WEFT_L4_MAX_CLUSTERS; k++)
+						tls_ulp_cfg_unref(ts->tls_cluster[k]);
+					free(ts);
+				}
+			}
+#endif
 		}
 		if (rc == 0)
 			printf("%s: valid\n", validate);

@@ -20,11 +20,16 @@
 #include "dataplane/tcp/tcp.h"
 #include "drivers/port.h"
 #include "policy/admin.h"
+#include "policy/authz.h"
 #include "policy/buf.h"
 #include "policy/httpcfg.h"
 #include "policy/mgmt/mgmt.h"
 #include "policy/resilience.h"
 #include "policy/stats.h"
+#ifdef WEFT_HAVE_TLS
+#include "dataplane/tls/tls_ulp.h"
+#include "policy/mgmt/tls_mgmt.h"
+#endif
 
 uint64_t weft_hash_bytes(const void *p, size_t len)
 {
@@ -55,6 +60,25 @@ struct weft_snapshot *weft_mgmt_compile(const struct weft_config *cfg, uint64_t 
 		weft_snapshot_free(s);
 		return NULL;
 	}
+	if (weft_route_authz_build(cfg, &s->authz, err, errlen) != 0) {
+		weft_snapshot_free(s);
+		return NULL;
+	}
+#ifdef WEFT_HAVE_TLS
+	if (weft_tls_compile(cfg, s, err, errlen) != 0) {
+		weft_snapshot_free(s);
+		return NULL;
+	}
+#else
+	for (unsigned i = 0; i < cfg->tls.n_blocks; i++) {
+		if (cfg->tls.blocks[i].mode != WEFT_TLS_DISABLE) {
+			snprintf(err, errlen, "%s: this weftd was built without TLS (meson -Dtls=enabled)",
+				 cfg->tls.blocks[i].owner);
+			weft_snapshot_free(s);
+			return NULL;
+		}
+	}
+#endif
 	s->hash = hash;
 	s->applied_at = time(NULL);
 	return s;
@@ -304,6 +328,54 @@ static void fill_hc_view(struct weft_mgmt *m, struct weft_stats_view *v)
 	h->reason_name = health_failure_name;
 }
 
+#ifdef WEFT_HAVE_TLS
+static const char *const tls_err_names[] = {
+#define X_TLS_ERR(e, n, h) n,
+	TLS_ERRORS(X_TLS_ERR)
+#undef X_TLS_ERR
+};
+_Static_assert(TLS_ERR_MAX <= WEFT_STATS_TLS_MAX_REASONS, "TLS reasons do not fit the stats view");
+_Static_assert(TLS_ULP_STAT_MAX + 16 <= WEFT_STATS_TLS_MAX_STATS, "TLS counters do not fit the stats view");
+#endif
+
+/* Each worker's TLS engine and TLS layer counters. */
+static void fill_tls_view(struct weft_mgmt *m, struct weft_stats_view *v)
+{
+#ifdef WEFT_HAVE_TLS
+	struct weft_stats_tls *t = &v->tls;
+	unsigned ne = tls_stat_count < 16 ? tls_stat_count : 16;
+
+	for (unsigned k = 0; k < ne; k++) {
+		t->stat_name[k] = tls_stat_name[k];
+		t->stat_help[k] = tls_stat_help[k];
+	}
+	for (unsigned k = 0; k < TLS_ULP_STAT_MAX; k++) {
+		t->stat_name[ne + k] = tls_ulp_stat_name[k];
+		t->stat_help[ne + k] = tls_ulp_stat_help[k];
+	}
+	t->n_stats = ne + TLS_ULP_STAT_MAX;
+	t->reason_name = tls_err_names;
+	t->n_reasons = TLS_ERR_MAX;
+	for (unsigned i = 0; i < m->n_workers && i < WEFT_MAX_WORKERS; i++) {
+		const struct tls_stats *es = tls_ulp_engine_stats(&m->workers[i]);
+		const struct tls_ulp_stats *us = tls_ulp_stats(&m->workers[i]);
+		if (es == NULL || us == NULL)
+			continue;
+		t->present[i] = true;
+		const uint64_t *ev = (const uint64_t *)es; /* the TLS_STATS fields, in order, then errors */
+		for (unsigned k = 0; k < ne; k++)
+			t->stat[i][k] = __atomic_load_n(&ev[k], __ATOMIC_RELAXED);
+		for (unsigned k = 0; k < TLS_ULP_STAT_MAX; k++)
+			t->stat[i][ne + k] = WEFT_CTR_READ(us->stat[k]);
+		for (unsigned k = 0; k < TLS_ERR_MAX; k++)
+			t->error[i][k] = __atomic_load_n(&es->errors[k], __ATOMIC_RELAXED);
+	}
+#else
+	(void)m;
+	(void)v;
+#endif
+}
+
 static void fill_view(struct weft_mgmt *m, struct weft_stats_view *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -338,6 +410,7 @@ static void fill_view(struct weft_mgmt *m, struct weft_stats_view *v)
 	fill_http_view(m, v);
 	fill_hc_view(m, v);
 	v->http_snap = m->pub.slot != NULL ? m->pub.slot->http : NULL;
+	fill_tls_view(m, v);
 	weft_stats_sampler_apply(&m->sampler, v);
 }
 
@@ -415,6 +488,21 @@ static void handle(const struct weft_admin_req *req, struct weft_admin_resp *res
 	} else if (strcmp(req->path, "/") == 0 && get) {
 		weft_buf_puts(&resp->body, "weftd admin: /ready /stats /stats/prometheus /clusters /config/status "
 					   "/config_dump POST /config\n");
+	} else if (strcmp(req->path, "/tls/reload") == 0 && strcmp(req->method, "POST") == 0) {
+		/* Rebuild every TLS context from its files now (what the file watch does on a change). */
+		char err[WEFT_CFG_ERR_LEN];
+		if (m->cfg_text == NULL) {
+			resp->status = 503;
+			weft_buf_puts(&resp->body, "no configuration applied yet\n");
+		} else if (weft_mgmt_apply(m, m->cfg_text, m->cfg_len, "POST /tls/reload", err, sizeof(err)) == 0) {
+			weft_buf_printf(&resp->body, "applied version %lu\n", (unsigned long)m->pub.version);
+		} else {
+			resp->status = 400;
+			weft_buf_printf(&resp->body, "rejected: %s\n", err);
+		}
+	} else if (strcmp(req->path, "/") == 0 && get) {
+		weft_buf_puts(&resp->body, "weftd admin: /ready /stats /stats/prometheus /config/status /config_dump "
+					   "POST /config POST /tls/reload\n");
 	} else {
 		resp->status = 404;
 		weft_buf_puts(&resp->body, "not found\n");
@@ -453,6 +541,33 @@ static void watch_file(struct weft_mgmt *m)
 	}
 }
 
+/*
+ * Certificates, keys, bundles and CRLs: hashed once a second; a change
+ * rebuilds the snapshot from the applied configuration, so new handshakes
+ * use the new files while established connections keep their contexts. A
+ * rebuild that is refused (an expired certificate, a key that does not
+ * match) leaves the old contexts serving and is not retried until the files
+ * change again.
+ */
+static void watch_tls(struct weft_mgmt *m)
+{
+#ifdef WEFT_HAVE_TLS
+	char err[WEFT_CFG_ERR_LEN];
+
+	weft_tls_tick();
+	if (m->cfg_text == NULL || !weft_tls_files_changed(&m->cfg, m->pub.slot))
+		return;
+	uint64_t seen = weft_tls_files_hash(&m->cfg);
+	if (m->tls_refused && seen == m->tls_refused_hash)
+		return;
+	fprintf(stderr, "weftd: TLS files changed, rebuilding contexts\n");
+	m->tls_refused = weft_mgmt_apply(m, m->cfg_text, m->cfg_len, "TLS file watch", err, sizeof(err)) != 0;
+	m->tls_refused_hash = seen;
+#else
+	(void)m;
+#endif
+}
+
 void weft_mgmt_loop(struct weft_mgmt *m)
 {
 	struct timespec last, now;
@@ -481,6 +596,7 @@ void weft_mgmt_loop(struct weft_mgmt *m)
 			fill_view(m, &v);
 			weft_stats_sample(&m->sampler, &v);
 			watch_file(m);
+			watch_tls(m);
 			last = now;
 		}
 	}

@@ -48,6 +48,10 @@ struct weft_mgmt {
 	int64_t cfg_mtime_ns;
 	int64_t cfg_size;
 	uint64_t cfg_ino;
+
+	/* TLS file watch: a refused rebuild is not retried until the files change again. */
+	bool tls_refused;
+	uint64_t tls_refused_hash;
 };
 
 /** Flags set from signal handlers, read by the loop. */

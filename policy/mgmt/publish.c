@@ -9,8 +9,12 @@
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
+#include "policy/authz.h"
 #include "policy/httpcfg.h"
 #include "policy/mgmt/publish.h"
+#ifdef WEFT_HAVE_TLS
+#include "dataplane/tls/tls_ulp.h"
+#endif
 
 #define DQ_SIZE 64
 
@@ -30,6 +34,13 @@ void weft_snapshot_free(struct weft_snapshot *s)
 	if (s == NULL)
 		return;
 	weft_http_snap_free(s->http);
+	weft_route_authz_free(s->authz);
+#ifdef WEFT_HAVE_TLS
+	for (unsigned i = 0; i < WEFT_L4_MAX_LISTENERS; i++)
+		tls_ulp_cfg_unref(s->tls_listener[i]);
+	for (unsigned i = 0; i < WEFT_L4_MAX_CLUSTERS; i++)
+		tls_ulp_cfg_unref(s->tls_cluster[i]);
+#endif
 	free(s);
 }
 

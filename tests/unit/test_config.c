@@ -909,7 +909,7 @@ static void test_listener_errors(void **state)
 			  "     max_connections: 0}\n",
 		  "weft.yaml:12: listeners[0].max_connections: 0 is out of range (1..16777216)");
 	check_err(L4_BASE "  - {name: a, kind: tcp_proxy, address: 198.18.0.1, port: 1, cluster: backend, tls: on}\n",
-		  "weft.yaml:11: listeners[0].tls: unknown key");
+		  "weft.yaml:11: listeners[0].tls: expected a mapping (mode, certificates, trust_bundle, ...)");
 	check_err(L4_BASE "  - {name: a, kind: tcp_proxy, address: 198.18.0.1, port: 1, clustr: backend}\n",
 		  "weft.yaml:11: listeners[0].clustr: unknown key (did you mean \"cluster\"?)");
 	check_err(L4_BASE "  - a\n", "weft.yaml:11: listeners[0]: expected a mapping");
