@@ -857,7 +857,7 @@ struct sim_try {
 	uint64_t end_ms;  /* when the attempt's answer arrives; or, waiting: when the retry starts */
 	bool waiting;     /* a retry in its backoff */
 	unsigned attempt; /* 1, 2, ... */
-	bool retry_slot;  /* holds a WEFT_BRK_RETRIES count */
+	bool retry_slot;  /* holds a WEFT_BRK_RETRIES count: from the retry's sending to its answer */
 };
 
 /* Runs the scenario; naive: 10 retries on 5xx, no backoff, no budget, no outlier detection. Returns the peak. */
@@ -890,7 +890,18 @@ static double outage_sim(bool naive)
 			if (!a->used || a->end_ms != t)
 				continue;
 			if (a->waiting) {
-				/* The backoff is over: the retry goes out, to another endpoint if one is usable. */
+				/*
+				 * The backoff is over: the retry needs room in the budget now (a retry
+				 * asleep costs the upstream nothing), else the client gets the 503.
+				 */
+				if (weft_retry_budget_acquire(rt, 0) != 0) {
+					failed[t / 1000]++;
+					weft_breaker_release(rt, 0, WEFT_BRK_REQUESTS);
+					a->used = false;
+					continue;
+				}
+				a->retry_slot = true;
+				/* It goes out, to another endpoint if one is usable. */
 				struct weft_lb_ctx ctx = {.random = splitmix(&seed), .state = &st, .rt = rt, .avoid = a->ep};
 				int e = weft_lb_pick(lb, &ctx);
 				assert_true(e >= 0);
@@ -906,9 +917,7 @@ static double outage_sim(bool naive)
 				weft_breaker_release(rt, 0, WEFT_BRK_RETRIES);
 				a->retry_slot = false;
 			}
-			if (bad && a->attempt <= rp.num_retries && weft_retry_wanted(&rp, WEFT_RETRY_STATUS, 503, true, true) &&
-			    weft_retry_budget_acquire(rt, 0) == 0) {
-				a->retry_slot = true;
+			if (bad && a->attempt <= rp.num_retries && weft_retry_wanted(&rp, WEFT_RETRY_STATUS, 503, true, true)) {
 				a->attempt++;
 				a->waiting = true;
 				a->end_ms = t + 1 + weft_retry_backoff_ms(&rp, a->attempt - 1, splitmix(&seed));
@@ -957,16 +966,13 @@ static double outage_sim(bool naive)
 	print_message("# endpoint 0 ejected at %" PRIu64 " ms\n", ejected_at);
 	assert_true(ejected_at >= 5000 && ejected_at <= 7000);
 	/*
-	 * Retries absorb the failures; the few the budget refuses (at most 3
-	 * retries in flight at this load) stay under 0.5% in any second, and
-	 * ejected (again each time it comes back: 5 s, then 10 s) endpoint 0
-	 * costs nothing in the seconds after.
+	 * Retries absorb every failure: a retry takes its place in the budget
+	 * only when it is sent, and retry attempts last 2 ms, so far fewer than
+	 * 3 are ever in flight. Endpoint 0 is ejected again each time it comes
+	 * back (5 s, then 10 s). The simulation is deterministic (seeded).
 	 */
-	for (unsigned s = 0; s < 20; s++) {
-		assert_true(failed[s] * 1000 <= 5 * (ok[s] + failed[s]));
-		if (s >= 7 && s != 10)
-			assert_int_equal(failed[s], 0);
-	}
+	for (unsigned s = 0; s < 20; s++)
+		assert_int_equal(failed[s], 0);
 	weft_cluster_rt_free(rt);
 	weft_lb_free(lb);
 	return peak;
