@@ -461,7 +461,7 @@ static const struct weft_l4_endpoint *pick_endpoint(struct px_worker *px, const 
 
 /* Open s's upstream connection to e; false when the session had to be aborted. */
 static bool connect_upstream(struct weft_worker *w, struct px_worker *px, struct px_session *s,
-			     const struct weft_l4_endpoint *e, uint32_t connect_timeout_ms)
+			     const struct weft_l4_endpoint *e, uint32_t connect_timeout_ms, struct tls_ulp_cfg *tls)
 {
 	struct tcp_accept opt = {.fn = session_event, .user = s, .sndbuf = px->sndbuf, .rcvbuf = px->rcvbuf};
 	int err = 0;
@@ -474,6 +474,17 @@ static bool connect_upstream(struct weft_worker *w, struct px_worker *px, struct
 		session_abort(w, px, s);
 		return false;
 	}
+#ifdef WEFT_HAVE_TLS
+	/* The cluster originates TLS: the session hears ESTABLISHED once the handshake is done. */
+	if (tls != NULL && tls_ulp_connect(w, s->c[UP], tls, session_event, s) != 0) {
+		ST_ADD(px, connect_errors, 1);
+		conn_drop(w, WEFT_DROP_TCP_PROXY_CONNECT_ERROR);
+		session_abort(w, px, s);
+		return false;
+	}
+#else
+	(void)tls;
+#endif
 	wheel_arm(px, s, now_ms(px) + connect_timeout_ms);
 	return true;
 }
@@ -554,7 +565,8 @@ static void sniff(struct weft_worker *w, struct px_worker *px, struct px_session
 	}
 	ST_ADD(px, tls_routed, 1);
 	/* held[DOWN] keeps the hello: pump() sends it first once the upstream is up. */
-	(void)connect_upstream(w, px, s, pick_endpoint(px, snap, (unsigned)ci), l->connect_timeout_ms);
+	/* The client's own TLS goes through untouched: never wrapped in the cluster's. */
+	(void)connect_upstream(w, px, s, pick_endpoint(px, snap, (unsigned)ci), l->connect_timeout_ms, NULL);
 }
 
 /*
@@ -626,7 +638,8 @@ static void accepted_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_e
 		sniff(w, px, s);
 		return;
 	}
-	(void)connect_upstream(w, px, s, pick_endpoint(px, snap, l->cluster), l->connect_timeout_ms);
+	(void)connect_upstream(w, px, s, pick_endpoint(px, snap, l->cluster), l->connect_timeout_ms,
+			       snap->tls_cluster[l->cluster]);
 }
 
 int tcp_proxy_accept(struct weft_worker *w, const struct tcp_endpoints *ep, struct tcp_accept *out)
