@@ -49,14 +49,17 @@ trap cleanup EXIT
 
 command -v socat >/dev/null || { echo "# perf/outage: socat not installed" >&2; exit 1; }
 topo_up 1
+# Hugepages only when the whole pool fits in the free ones (other weftd instances may hold them).
+HUGE=false
+[ "$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)" -ge 272 ] 2>/dev/null && HUGE=true
 outage_servers_start "$TMP"
 
 cat >"$TMP/weft.yaml" <<YAML
 eal:
   main_cpu: 0
   worker_cpus: [0]
-  memory_mb: 768
-  hugepages: $(weft_hugepages)
+  memory_mb: 512
+  hugepages: $HUGE
   file_prefix: ${TOPO_ID}
 ports:
   - {name: p0, driver: $DRIVER, iface: p0, addresses: [198.18.0.1/24]}

@@ -96,8 +96,7 @@ def ejected_endpoints(poll_line):
     """The endpoints weftd reports ejected by outlier detection in one poll."""
     eps = set()
     for l in poll_line["clusters"].splitlines():
-        low = l.lower()
-        if "failed_outlier_check" in low or re.search(r"ejected[\"':= ]+(true|1)\b", low):
+        if "::health_flags::" in l and "failed_outlier_check" in l:
             m = EP_RE.search(l)
             if m:
                 eps.add(m.group(1))
