@@ -24,6 +24,9 @@
 #include "dataplane/http/h1.h"
 #include "dataplane/proxy/health.h"
 #include "dataplane/tcp/tcp.h"
+#ifdef WEFT_HAVE_TLS
+#include "dataplane/tls/tls_ulp.h"
+#endif
 #include "policy/httpcfg.h"
 #include "policy/lb.h"
 #include "policy/resilience.h"
@@ -51,6 +54,7 @@ struct hc_ep {
 	uint16_t port;
 	bool used;
 	bool healthy;
+	bool tls;        /* the check in flight originates TLS (the cluster's tls block) */
 	uint8_t phase;   /* enum hc_phase */
 	uint8_t kind;    /* enum weft_hc_kind */
 	/* position in the snapshot of version hw->version */
@@ -241,19 +245,38 @@ static void verdict(struct hc_worker *hw, struct hc_ep *e, bool ok, enum health_
 
 static void event(struct weft_worker *w, struct tcp_conn *c, enum tcp_event ev, void *user);
 
+/* The TLS a cluster's connections originate (NULL: plaintext, or a build without TLS); checks speak it too. */
+static struct tls_ulp_cfg *tls_of(const struct hc_worker *hw, const struct hc_ep *e)
+{
+	const struct weft_snapshot *s = hw->w->snap;
+	return s != NULL && e->cl < WEFT_L4_MAX_CLUSTERS ? s->tls_cluster[e->cl] : NULL;
+}
+
 static void check_start(struct hc_worker *hw, struct hc_ep *e)
 {
 	struct tcp_accept opt = {.fn = event, .user = e, .sndbuf = HC_SNDBUF, .rcvbuf = HC_RCVBUF};
+	struct tls_ulp_cfg *tls = tls_of(hw, e);
 	int err = 0;
 
 	HC_ST_ADD(hw, checks, 1);
 	e->line_len = 0;
+	if (tls != NULL) {
+		/* Room for the handshake's records (certificates) both ways. */
+		opt.sndbuf = opt.rcvbuf = 0;
+	}
 	e->c = tcp_connect_ex(hw->w, &e->addr, e->port, &opt, &err);
+#ifdef WEFT_HAVE_TLS
+	if (e->c != NULL && tls != NULL && tls_ulp_connect(hw->w, e->c, tls, event, e) != 0) {
+		tcp_abort(hw->w, e->c);
+		e->c = NULL;
+	}
+#endif
 	if (e->c == NULL) {
 		e->phase = HC_IDLE;
 		verdict(hw, e, false, HEALTH_F_CONNECT_ERROR);
 		return;
 	}
+	e->tls = tls != NULL;
 	e->phase = HC_CONNECT;
 	set_due(hw, e, hc_now_ms(hw) + e->timeout_ms);
 }
@@ -504,8 +527,9 @@ static void event(struct weft_worker *w, struct tcp_conn *c, enum tcp_event ev, 
 		e->c = NULL;
 		switch (e->phase) {
 		case HC_CONNECT:
+			/* With TLS the layer reports a refused connection and a failed handshake alike. */
 			e->phase = HC_IDLE;
-			verdict(hw, e, false, HEALTH_F_CONNECT_REFUSED);
+			verdict(hw, e, false, e->tls ? HEALTH_F_TLS : HEALTH_F_CONNECT_REFUSED);
 			break;
 		case HC_RESPONSE:
 			e->phase = HC_IDLE;

@@ -20,6 +20,9 @@
  *         response parser (dataplane/http/h1.h) and the check succeeds when
  *         the status is in expected_statuses, all within timeout_ms. weft
  *         then waits for the server's close (it asked for it) and closes too.
+ * A cluster whose connections originate TLS (its tls block) is checked over
+ * TLS as well: the check's handshake is the TLS one, and an http check's
+ * request goes inside it.
  * healthy_threshold successes in a row make an unhealthy endpoint healthy,
  * unhealthy_threshold failures in a row a healthy one unhealthy. Endpoints
  * start healthy. The next check starts interval_ms plus a random 0..jitter_ms
@@ -67,7 +70,8 @@ enum health_stat { HEALTH_STATS(HEALTH_X_ENUM) HEALTH_STAT_MAX };
 	X(TIMEOUT, "timeout", "no handshake (tcp) or no status line (http) within timeout_ms")     \
 	X(RESET, "reset", "the endpoint reset or closed the connection before its status line")   \
 	X(BAD_STATUS, "bad_status", "the status is not one of expected_statuses")                  \
-	X(BAD_RESPONSE, "bad_response", "the status line was refused by the HTTP/1.1 parser")
+	X(BAD_RESPONSE, "bad_response", "the status line was refused by the HTTP/1.1 parser")      \
+	X(TLS, "tls", "a cluster with tls: the connection was refused or its TLS handshake failed")
 
 enum health_failure {
 #define HEALTH_X_FAIL(e, n, h) HEALTH_F_##e,

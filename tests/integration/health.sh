@@ -23,6 +23,8 @@
 #              out); removing the health_check block stops the checks
 #   tcp        a reload adds a cluster checked by TCP on a closed port: unhealthy
 #              (connect_refused); the open port's TCP checks keep succeeding
+#   tls        clusters with a tls block are checked over TLS: a python TLS upstream gets the
+#              check's GET; a plaintext server behind a TLS cluster fails its checks (tls)
 #
 # Timings never decide: every wait polls for the state it expects, with a deadline far above the
 # configured interval x threshold (200 ms x 2). WORKER_CPUS="1, 0" runs weftd with two workers, so
@@ -53,7 +55,6 @@ if ! command -v curl >/dev/null; then
 	exit 0
 fi
 
-HUGE=$(weft_hugepages)
 topo_up 1
 
 # ---- upstreams ------------------------------------------------------------------------------
@@ -63,6 +64,7 @@ topo_up 1
 cat >"$TMP/up.py" <<'PY'
 import http.server, os, sys
 port, inst, tmp = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+cert = sys.argv[4] if len(sys.argv) > 4 else None  # PREFIX of PREFIX.pem / PREFIX.key: serve TLS
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def log_message(self, *a):
@@ -81,13 +83,19 @@ class H(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 http.server.ThreadingHTTPServer.allow_reuse_address = True
-http.server.ThreadingHTTPServer(("198.18.1.2", port), H).serve_forever()
+srv = http.server.ThreadingHTTPServer(("198.18.1.2", port), H)
+if cert:
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert + ".pem", cert + ".key")
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
 PY
 
 UP1= UP2=
-up_start() { # INSTANCE
+up_start() { # INSTANCE [CERT_PREFIX]
 	# Not through ipu: a function in the background is a subshell, and $! would be its pid.
-	ip netns exec "$NS_U" "$PY" "$TMP/up.py" 808"$1" "$1" "$TMP" >>"$TMP/up.log" 2>&1 &
+	ip netns exec "$NS_U" "$PY" "$TMP/up.py" 808"$1" "$1" "$TMP" ${2:-} >>"$TMP/up.log" 2>&1 &
 	UP_PIDS+=($!)
 	eval "UP$1=$!"
 	local i
@@ -109,8 +117,8 @@ config() {
 eal:
   main_cpu: 0
   worker_cpus: [${WORKER_CPUS:-1}]
-  memory_mb: 512
-  hugepages: $HUGE
+  memory_mb: 256
+  hugepages: false   # not the shared hugepages: other suites may hold them
   file_prefix: ${TOPO_ID}
   mbufs_per_worker: 16384
 ports:
@@ -131,6 +139,17 @@ CLOSED
   - name: open
     health_check: {kind: tcp, interval_ms: 200, jitter_ms: 20, timeout_ms: 500}
     endpoints: [{address: 198.18.1.2, port: 8081}]
+$([ "${2:-}" = tls ] && cat <<SECURE
+  - name: secure
+    tls: {trust_bundle: $TMP/certs/ca.pem, sni: api.backend.weft.test}
+    health_check: {kind: http, interval_ms: 200, jitter_ms: 20, timeout_ms: 500, unhealthy_threshold: 2}
+    endpoints: [{address: 198.18.1.2, port: 8083}]
+  - name: secure-plain
+    tls: {trust_bundle: $TMP/certs/ca.pem, sni: api.backend.weft.test}
+    health_check: {kind: http, interval_ms: 200, jitter_ms: 20, timeout_ms: 500, unhealthy_threshold: 2}
+    endpoints: [{address: 198.18.1.2, port: 8081}]
+SECURE
+)
 route_configs:
   - name: main
     virtual_hosts:
@@ -178,6 +197,7 @@ successes_over() { [ "$(hc_metric successes_total)" -gt "$1" ]; }
 # How long a state took to show, for the record (never a pass/fail criterion): "# took N ms".
 t_mark() { T0=$(date +%s%N); }
 t_took() { echo "# $1: $((($(date +%s%N) - T0) / 1000000)) ms (interval 200 + jitter 0..20, thresholds 2)"; }
+secure_healthy() { weft_admin /clusters | grep -qx 'secure::198.18.1.2:8083::health_flags::healthy'; }
 no_failure() { [ "$(hc_metric failures_total)" = 0 ] && unhealthy_is 0; }
 
 # wait_for SECONDS COMMAND...: poll every 0.1 s until COMMAND succeeds.
@@ -294,6 +314,26 @@ check "tcp check of a closed port fails with connect_refused" wait_for 10 failur
 check "the closed port is the one unhealthy endpoint" wait_for 10 unhealthy_is 1
 s=$(hc_metric successes_total)
 check "tcp checks of the open port still succeed" wait_for 10 successes_over "$((s + 1))"
+
+# ---- tls --------------------------------------------------------------------------------------
+
+if weft_admin /stats | grep -q '"tls"' && bash "$HERE/../lib/certs.sh" "$TMP/certs" >/dev/null 2>&1 &&
+	up_start 3 "$TMP/certs/backend"; then
+	config "" tls >"$TMP/weft-d.yaml"
+	if ipw curl -sf -m 5 --data-binary @"$TMP/weft-d.yaml" "http://$WEFT_ADMIN/config" >/dev/null; then
+		tl=$(hc_metric failure_reasons_total 'reason="tls"')
+		check "TLS cluster: the http checks reach the TLS upstream (inside TLS)" \
+			wait_for 10 sh -c "test \$(grep -c '^GET /healthz' '$TMP/hc.3.log' 2>/dev/null || echo 0) -ge 3"
+		check "TLS cluster pointing at a plaintext server: its checks fail as tls" \
+			wait_for 10 failures_over tls "$((tl + 1))"
+		check "the plaintext one is the one unhealthy endpoint" wait_for 10 unhealthy_is 1
+		check "the TLS upstream, checked 3 times and more, is healthy in /clusters" secure_healthy
+	else
+		tap_not_ok "a config with TLS clusters is applied"
+	fi
+else
+	tap_skip "TLS cluster checks (no TLS in this weftd, or certs.sh failed)"
+fi
 
 weft_stop
 rc=$?
