@@ -14,6 +14,7 @@
 
 #include "dataplane/proxy/http_proxy.h"
 #include "policy/lb.h"
+#include "policy/resilience.h"
 #include "policy/route.h"
 
 #define HP_BUF_SIZE (64u << 10)  /* a head up to the parser's 60 KiB limit, or bytes waiting for room */
@@ -42,7 +43,8 @@ struct hp_buf {
 struct hp_out {
 	struct hp_buf *b;
 	uint32_t off;
-	bool keep; /* keep the bytes after they are sent (a request head that may be sent again) */
+	bool keep; /* keep the bytes after they are sent (a request head that may be sent again) ... */
+	uint32_t keep_end; /* ... b->data[0, keep_end): what follows may be dropped once sent */
 };
 
 enum hp_up_state {
@@ -82,8 +84,15 @@ enum hp_phase {
 	HD_HEAD,    /* reading a request head (or idle between requests) */
 	HD_CONNECT, /* request routed, upstream handshake in flight */
 	HD_EXCHANGE, /* request and response flowing */
+	HD_BACKOFF, /* an attempt failed (or waits for a connection slot): the timer moves it on */
 	HD_LINGER,  /* our FIN is out; dropping what the client still sends until its FIN */
 };
+
+/* hp_down.held: counts taken on the cluster's breakers, given back when the reason ends. */
+#define HELD_REQUEST 0x01 /* WEFT_BRK_REQUESTS: routed to the end of the exchange */
+#define HELD_PENDING 0x02 /* WEFT_BRK_PENDING: waiting for a max_connections slot or a handshake */
+#define HELD_CONN 0x04    /* WEFT_BRK_CONNECTIONS: d->up (new or pooled), while this stream uses it */
+#define HELD_RETRY 0x08   /* WEFT_BRK_RETRIES: from the retry's admission to the end of that attempt */
 
 enum hp_timer {
 	TK_NONE,
@@ -128,8 +137,23 @@ struct hp_down {
 	uint32_t consumed;        /* bytes of rb handled: the head and body bytes passed on */
 	uint64_t req_remaining;   /* Content-Length body bytes still to pass on */
 	struct h1_chunked req_ch;
+	/* Attempts (policy/resilience.h decides; docs/configuration.md "Retries"). */
+	const struct weft_retry_policy *retry; /* the route's, in the held snapshot; NULL: no retry */
+	struct weft_cluster_rt *rt;         /* the cluster's breakers and outlier state; may be NULL */
+	uint64_t lb_hash;         /* the request's balancer key, to pick again */
+	bool lb_has_hash;
+	bool idempotent;          /* the method may be replayed once it reached an upstream */
+	bool replay;              /* the head is kept in ou and the body so far in rb: it can be sent again */
+	bool queued;              /* HD_BACKOFF: waiting for a max_connections slot, not for a retry */
+	uint8_t held;             /* HELD_* breaker counts this stream holds */
+	const char *overflow;     /* x-weft-overflow of the local answer being written; NULL: none */
 	uint32_t attempt_pos;     /* offset in ou.b of the x-weft-attempt-count value (the head's last field) */
 	uint8_t attempt;          /* this request's attempt upstream, 1 for the first */
+	uint32_t connect_ms;      /* the listener's connect_timeout_ms */
+	uint32_t replay_max;      /* request body bytes kept for replay at most */
+	uint64_t req_deadline_ms; /* the route timeout over every attempt; 0: not started */
+	uint64_t try_deadline_ms; /* this attempt's per-try deadline; 0: none */
+	uint64_t conn_deadline_ms; /* this attempt's connect deadline (HD_CONNECT) */
 	bool proxied;             /* sent upstream (not answered locally) */
 	bool resp_timer;          /* the request is all sent: the response timeout runs */
 	bool req_done, reused, retried, resp_started, resp_head_done, resp_done, keep_down;

@@ -103,6 +103,8 @@ static inline struct hp_worker *hp_of(const struct weft_worker *w)
 }
 
 static void progress(struct hp_worker *hw, struct hp_down *d);
+static bool retry_check(struct hp_worker *hw, struct hp_down *d, enum weft_retry_cause c, unsigned status);
+static void retry_start(struct hp_worker *hw, struct hp_down *d, bool backoff);
 
 /* ---- timer wheel (as tcp_proxy's: one slot per millisecond, entries looked at once a round) ---- */
 
@@ -163,6 +165,21 @@ static void timer_fixed(struct hp_worker *hw, struct hp_down *d, uint32_t ms)
 	wheel_arm(hw, d, hp_now_ms(hw) + ms);
 }
 
+/* Due at at_ms, or in the next round of the wheel if that has passed (its slot was looked at). */
+static void timer_at(struct hp_worker *hw, struct hp_down *d, uint64_t at_ms)
+{
+	uint64_t now = hp_now_ms(hw);
+
+	d->tkind = TK_FIXED;
+	wheel_arm(hw, d, at_ms > now ? at_ms : now + 1);
+}
+
+/* The earlier of two deadlines, 0 standing for none. */
+static uint64_t first_of(uint64_t a, uint64_t b)
+{
+	return a == 0 ? b : b == 0 ? a : a < b ? a : b;
+}
+
 /* ---- snapshots held by requests ---------------------------------------------------------------- */
 
 static void snap_hold(struct weft_worker *w, struct hp_down *d, const struct weft_snapshot *s)
@@ -184,6 +201,44 @@ static void snap_release(struct weft_worker *w, struct hp_down *d)
 	d->act = NULL;
 }
 
+/* ---- breakers and outcomes (policy/resilience.h) ---------------------------------------------- */
+
+/* Give back the breaker counts of what (HELD_*) that d holds. */
+static void held_drop(struct hp_worker *hw, struct hp_down *d, uint8_t what)
+{
+	uint8_t h = d->held & what;
+
+	d->held &= (uint8_t)~what;
+	if (h == 0 || d->rt == NULL)
+		return;
+	if (h & HELD_REQUEST)
+		weft_breaker_release(d->rt, hw->w->id, WEFT_BRK_REQUESTS);
+	if (h & HELD_PENDING)
+		weft_breaker_release(d->rt, hw->w->id, WEFT_BRK_PENDING);
+	if (h & HELD_CONN)
+		weft_breaker_release(d->rt, hw->w->id, WEFT_BRK_CONNECTIONS);
+	if (h & HELD_RETRY)
+		weft_breaker_release(d->rt, hw->w->id, WEFT_BRK_RETRIES);
+}
+
+/* Take one count of breaker b as flag; false (nothing taken) on overflow. */
+static bool held_take(struct hp_worker *hw, struct hp_down *d, enum weft_breaker b, uint8_t flag)
+{
+	if (d->rt == NULL)
+		return true;
+	if (weft_breaker_acquire(d->rt, hw->w->id, b) != 0)
+		return false;
+	d->held |= flag;
+	return true;
+}
+
+/* What the attempt on d->ep came to, for outlier detection. */
+static void report(struct hp_worker *hw, struct hp_down *d, enum weft_outcome o)
+{
+	if (d->rt != NULL && d->attempt > 0)
+		weft_outlier_report(d->rt, hw->w->id, d->ep, o);
+}
+
 /* ---- output buffers ---------------------------------------------------------------------------- */
 
 /* Room for need more bytes in o (compacted first); NULL when there is not (or no buffer). */
@@ -195,10 +250,11 @@ static struct hp_buf *out_room(struct hp_worker *hw, struct hp_out *o, uint32_t 
 			return NULL;
 		o->off = 0;
 	}
-	if (HP_BUF_SIZE - o->b->len < need && o->off > 0 && !o->keep) {
-		memmove(o->b->data, o->b->data + o->off, o->b->len - o->off);
-		o->b->len -= o->off;
-		o->off = 0;
+	uint32_t base = o->keep ? o->keep_end : 0; /* a kept head stays; what follows it may move */
+	if (HP_BUF_SIZE - o->b->len < need && o->off > base) {
+		memmove(o->b->data + base, o->b->data + o->off, o->b->len - o->off);
+		o->b->len -= o->off - base;
+		o->off = base;
 	}
 	return HP_BUF_SIZE - o->b->len >= need ? o->b : NULL;
 }
@@ -214,6 +270,7 @@ static void out_drop(struct hp_worker *hw, struct hp_out *o)
 	o->b = NULL;
 	o->off = 0;
 	o->keep = false;
+	o->keep_end = 0;
 }
 
 /*
@@ -262,20 +319,40 @@ static struct hp_down *down_alloc(struct hp_worker *hw)
 	return d;
 }
 
+enum up_end { UP_END_ABORT, UP_END_CLOSE, UP_END_POOL };
+
+/* Let go of the stream's upstream connection: reset it, close it, or put it in the pool. */
+static void up_detach(struct hp_worker *hw, struct hp_down *d, enum up_end how)
+{
+	struct hp_up *up = d->up;
+
+	held_drop(hw, d, HELD_CONN | HELD_PENDING);
+	if (up == NULL)
+		return;
+	d->up = NULL;
+	if (up->state == UP_IDLE)
+		hp_pool_remove(hw, up);
+	if (how == UP_END_POOL && up->c != NULL)
+		hp_pool_put(hw, up, d->max_idle, d->pool_idle_ms);
+	else if (how == UP_END_ABORT)
+		hp_up_abort(hw, up);
+	else
+		hp_up_close(hw, up);
+}
+
 /* Forget the exchange: the upstream connection (reset unless returned before), snapshot, counts. */
 static void exchange_clear(struct hp_worker *hw, struct hp_down *d, bool abort_up)
 {
 	struct weft_worker *w = hw->w;
 
-	if (d->up != NULL) {
-		if (d->up->state == UP_IDLE)
-			hp_pool_remove(hw, d->up);
-		if (abort_up)
-			hp_up_abort(hw, d->up);
-		else
-			hp_up_close(hw, d->up);
-		d->up = NULL;
-	}
+	up_detach(hw, d, abort_up ? UP_END_ABORT : UP_END_CLOSE);
+	held_drop(hw, d, 0xff); /* before the snapshot (and the cluster state in it) may go */
+	d->rt = NULL;
+	d->retry = NULL;
+	d->queued = false;
+	d->attempt = 0;
+	d->replay = false;
+	d->req_deadline_ms = d->try_deadline_ms = 0;
 	if (d->proxied) {
 		if (d->active_ver == hw->active_ver && d->cluster < HP_MAX_CLUSTERS && d->ep < WEFT_LB_MAX_ENDPOINTS &&
 		    hw->active[d->cluster][d->ep] > 0)
@@ -427,6 +504,8 @@ static void local_reply(struct hp_worker *hw, struct hp_down *d, unsigned status
 		h1_fields_add(f, &n, 64, "location", 8, location, loc_len);
 	if (reason != NULL)
 		h1_fields_add(f, &n, 64, "x-weft-reason", 13, reason, strlen(reason));
+	if (d->overflow != NULL)
+		h1_fields_add(f, &n, 64, "x-weft-overflow", 15, d->overflow, strlen(d->overflow));
 	apply_ops(ops, f, &n, 64);
 	if (close)
 		h1_fields_set(f, &n, 64, "connection", 10, "close", 5);
@@ -493,6 +572,7 @@ static void request_end(struct hp_worker *hw, struct hp_down *d)
 	d->phase = HD_HEAD;
 	d->head_len = d->consumed = 0;
 	d->req_done = d->reused = d->retried = d->resp_started = d->resp_head_done = d->resp_done = false;
+	d->replay = false;
 	d->resp_timer = false;
 	d->keep_down = false;
 	d->resp_extra = false;
@@ -556,6 +636,7 @@ static void set_attempt(struct hp_down *d, unsigned n)
 	int k = snprintf(b->data + d->attempt_pos, 8, "%u\r\n\r\n", n);
 
 	b->len = d->attempt_pos + (uint32_t)k;
+	d->ou.keep_end = b->len;
 	d->attempt = (uint8_t)n;
 }
 
@@ -661,7 +742,7 @@ static int write_request_head(struct hp_worker *hw, struct hp_down *d, const str
 	memcpy(b->data + b->len, ATTEMPT_HDR ": ", sizeof(ATTEMPT_HDR) + 1);
 	b->len += (uint32_t)sizeof(ATTEMPT_HDR) + 1;
 	d->attempt_pos = b->len;
-	set_attempt(d, 1);
+	d->attempt = 0; /* attempt_go() writes the value and the head's end */
 	d->req.n_fields = (uint16_t)n;
 	return 0;
 }
@@ -697,6 +778,217 @@ static int up_connect(struct hp_worker *hw, struct hp_down *d)
 	d->phase = HD_CONNECT;
 	HP_ST_ADD(hw, upstream_connects, 1);
 	return 0;
+}
+
+/*
+ * Pick an endpoint of d's cluster. The balancer skips endpoints ejected by
+ * outlier detection or failing health checks (unless the cluster is in
+ * panic) and avoid (the endpoint of the attempt that failed) whenever
+ * another one can take the request.
+ */
+static int pick_endpoint(struct hp_worker *hw, struct hp_down *d, const struct weft_http_cluster *hc,
+			 const struct weft_snapshot *snap, uint32_t avoid)
+{
+	struct weft_lb_ctx ctx = {
+		.random = h1_prng_next(&hw->prng),
+		.hash = d->lb_hash,
+		.has_hash = d->lb_has_hash,
+		.state = &hw->rr[d->cluster],
+		.active = hw->active_ver == snap->version ? hw->active[d->cluster] : NULL,
+		.rt = hc->rt,
+		.avoid = avoid,
+	};
+
+	return weft_lb_pick(hc->lb, &ctx);
+}
+
+/* The attempt goes to endpoint i of hc: in-flight count (least_request) and address. */
+static void use_endpoint(struct hp_worker *hw, struct hp_down *d, const struct weft_http_cluster *hc,
+			 const struct weft_snapshot *snap, unsigned i)
+{
+	const struct weft_lb_endpoint *lep = weft_lb_endpoint(hc->lb, i);
+
+	if (d->active_ver == hw->active_ver && d->cluster < HP_MAX_CLUSTERS && d->ep < WEFT_LB_MAX_ENDPOINTS &&
+	    hw->active[d->cluster][d->ep] > 0 && d->attempt > 0)
+		hw->active[d->cluster][d->ep]--; /* the previous attempt's */
+	d->ep = i;
+	d->active_ver = 0;
+	if (hw->active_ver == snap->version) {
+		hw->active[d->cluster][i]++;
+		d->active_ver = hw->active_ver;
+	}
+	d->ep_addr = lep->addr;
+	d->ep_port = lep->port;
+}
+
+/* A circuit breaker is full: 503 at once, saying which (x-weft-overflow). */
+static void answer_overflow(struct hp_worker *hw, struct hp_down *d, enum weft_breaker b, enum http_proxy_reason r)
+{
+	HP_ST_ADD(hw, breaker_overflows, 1);
+	d->overflow = weft_breaker_name(b);
+	reply_reason(hw, d, r, false);
+	d->overflow = NULL;
+	answer_and_end(hw, d);
+}
+
+/*
+ * Send the request over a pooled connection to d's endpoint or a new one,
+ * within the cluster's max_connections; when that is full, wait for a slot
+ * (polled each millisecond on the stream's timer, bounded by the route
+ * timeout). Waiting for a slot or for a new connection's handshake is
+ * "pending", within max_pending_requests. Returns 0, or -1 when the
+ * request was answered here (overflow, no connection).
+ */
+static int attempt_connect(struct hp_worker *hw, struct hp_down *d)
+{
+	uint64_t now = hp_now_ms(hw);
+
+	if (!(d->held & HELD_CONN) && !held_take(hw, d, WEFT_BRK_CONNECTIONS, HELD_CONN)) {
+		if (!(d->held & HELD_PENDING) && !held_take(hw, d, WEFT_BRK_PENDING, HELD_PENDING)) {
+			answer_overflow(hw, d, WEFT_BRK_PENDING, HP_R_OVERFLOW_PENDING);
+			return -1;
+		}
+		d->queued = true;
+		d->phase = HD_BACKOFF;
+		if (d->req_deadline_ms == 0)
+			d->req_deadline_ms = now + d->timeout_ms; /* the route timeout bounds the wait */
+		timer_at(hw, d, first_of(now + 1, d->req_deadline_ms));
+		return 0;
+	}
+	d->queued = false;
+	d->up = hp_pool_take(hw, &d->ep_addr, d->ep_port);
+	if (d->up != NULL && d->up->tls != up_tls(d)) {
+		/* Opened for another cluster's TLS (or none): not this request's to use. */
+		hp_up_close(hw, d->up);
+		d->up = NULL;
+	}
+	if (d->up != NULL) {
+		held_drop(hw, d, HELD_PENDING); /* no longer waiting */
+		d->up->d = d;
+		d->reused = true;
+		HP_ST_ADD(hw, pool_reuse, 1);
+		d->phase = HD_EXCHANGE;
+		timer_idle(hw, d, d->idle_ms);
+		return 0; /* progress() sends */
+	}
+	/* Waiting for a new connection's handshake counts as pending too (until ESTABLISHED). */
+	if (!(d->held & HELD_PENDING) && !held_take(hw, d, WEFT_BRK_PENDING, HELD_PENDING)) {
+		held_drop(hw, d, HELD_CONN);
+		answer_overflow(hw, d, WEFT_BRK_PENDING, HP_R_OVERFLOW_PENDING);
+		return -1;
+	}
+	int rc = up_connect(hw, d);
+	if (rc != 0) {
+		held_drop(hw, d, HELD_CONN | HELD_PENDING);
+		if (rc != -ENOMEM) {
+			report(hw, d, WEFT_OUT_LOCAL);
+			if (retry_check(hw, d, WEFT_RETRY_CONNECT_FAILURE, 0)) {
+				retry_start(hw, d, true);
+				return 0;
+			}
+		}
+		reply_reason(hw, d, rc == -ENOMEM ? HP_R_OVERLOADED : HP_R_CONNECT_ERROR, false);
+		answer_and_end(hw, d);
+		return -1;
+	}
+	d->conn_deadline_ms = now + d->connect_ms;
+	timer_at(hw, d, first_of(d->conn_deadline_ms, d->req_deadline_ms));
+	return 0;
+}
+
+/* Send attempt d->attempt + 1 of the request (its head renumbered in ou). Returns as attempt_connect(). */
+static int attempt_go(struct hp_worker *hw, struct hp_down *d)
+{
+	set_attempt(d, d->attempt + 1u);
+	d->ou.off = 0;
+	HP_ST_ADD(hw, upstream_attempts, 1);
+	return attempt_connect(hw, d);
+}
+
+/*
+ * An attempt failed with cause (status: the response's, for
+ * WEFT_RETRY_STATUS): is another one sent? Checks the route's policy, the
+ * attempts left, that the request can be replayed and has time left, and
+ * takes the cluster's retry budget. Counts the retry by cause when it
+ * says yes; the caller then lets go of the upstream and calls retry_start().
+ */
+static bool retry_check(struct hp_worker *hw, struct hp_down *d, enum weft_retry_cause c, unsigned status)
+{
+	const struct weft_retry_policy *rp = d->retry;
+
+	held_drop(hw, d, HELD_RETRY); /* the attempt it admitted has ended */
+	if (rp == NULL || d->attempt == 0 || d->attempt > rp->num_retries || d->resp_head_done)
+		return false;
+	bool reached = c != WEFT_RETRY_CONNECT_FAILURE && c != WEFT_RETRY_REFUSED_STREAM;
+	if (!weft_retry_wanted(rp, c, status, d->idempotent, reached))
+		return false;
+	if (!d->replay) {
+		HP_ST_ADD(hw, retries_not_replayable, 1);
+		return false;
+	}
+	if (d->req_deadline_ms != 0 && hp_now_ms(hw) >= d->req_deadline_ms)
+		return false;
+	if (d->rt != NULL) {
+		if (weft_retry_budget_acquire(d->rt, hw->w->id) != 0) {
+			HP_ST_ADD(hw, retries_budget_overflow, 1);
+			return false;
+		}
+		d->held |= HELD_RETRY;
+	}
+	HP_ST_ADD(hw, retries, 1);
+	switch (c) {
+	case WEFT_RETRY_CONNECT_FAILURE: HP_ST_ADD(hw, retries_connect_failure, 1); break;
+	case WEFT_RETRY_REFUSED_STREAM: HP_ST_ADD(hw, retries_refused_stream, 1); break;
+	case WEFT_RETRY_RESET: HP_ST_ADD(hw, retries_reset, 1); break;
+	case WEFT_RETRY_STATUS: HP_ST_ADD(hw, retries_status, 1); break;
+	default: HP_ST_ADD(hw, retries_per_try_timeout, 1); break;
+	}
+	return true;
+}
+
+/*
+ * The failed attempt is let go (no upstream any more): forget its progress
+ * and wait before the next one (full jitter, policy/resilience.h), on the
+ * stream's timer; the route timeout still runs. backoff false: at once
+ * (the next millisecond's timers).
+ */
+static void retry_start(struct hp_worker *hw, struct hp_down *d, bool backoff)
+{
+	uint32_t wait = 0;
+
+	rte_pktmbuf_free(d->held_req);
+	rte_pktmbuf_free(d->held_resp);
+	d->held_req = d->held_resp = NULL;
+	hp_buf_put(hw, d->sb);
+	d->sb = NULL;
+	d->req_done = d->reused = d->resp_started = d->resp_timer = d->resp_extra = false;
+	d->try_deadline_ms = 0;
+	/* The request from its start: the head kept in ou, the body kept in rb after the head. */
+	d->consumed = d->head_len;
+	d->req_remaining = d->info.body == H1_BODY_LENGTH ? d->info.content_length : 0;
+	if (d->info.body == H1_BODY_CHUNKED)
+		h1_chunked_init(&d->req_ch, &req_limits);
+	d->ou.off = 0;
+	if (backoff && d->retry != NULL)
+		wait = weft_retry_backoff_ms(d->retry, d->attempt, h1_prng_next(&hw->prng));
+	d->phase = HD_BACKOFF;
+	timer_at(hw, d, first_of(hp_now_ms(hw) + wait, d->req_deadline_ms));
+}
+
+/* The backoff is over: the next attempt, to another endpoint when there is one. */
+static void attempt_next(struct hp_worker *hw, struct hp_down *d)
+{
+	const struct weft_snapshot *snap = d->snap;
+	const struct weft_http_cluster *hc = &snap->http->clusters[d->cluster];
+	int pick = pick_endpoint(hw, d, hc, snap, d->ep);
+
+	if (pick < 0) {
+		reply_reason(hw, d, HP_R_NO_HEALTHY_UPSTREAM, false);
+		answer_and_end(hw, d);
+		return;
+	}
+	use_endpoint(hw, d, hc, snap, (unsigned)pick);
+	attempt_go(hw, d);
 }
 
 /* Route a complete request head and act on the decision. */
@@ -786,35 +1078,32 @@ static void on_request(struct hp_worker *hw, struct hp_down *d, int head_len)
 		memset(hw->active, 0, sizeof(hw->active));
 		hw->active_ver = snap->version;
 	}
-	struct weft_lb_ctx ctx = {
-		.random = h1_prng_next(&hw->prng),
-		.state = &hw->rr[res.cluster],
-		.active = hw->active[res.cluster],
-		.rt = hc->rt,
-		.avoid = UINT32_MAX,
-	};
-	ctx.has_hash = weft_lb_request_hash(hc->lb, &v, &d->client_ip, &ctx.hash);
-	int pick = weft_lb_pick(hc->lb, &ctx);
+	d->lb_has_hash = weft_lb_request_hash(hc->lb, &v, &d->client_ip, &d->lb_hash);
+	d->cluster = res.cluster;
+	d->rt = hc->rt;
+	int pick = pick_endpoint(hw, d, hc, snap, UINT32_MAX);
 	if (pick < 0) {
+		d->rt = NULL;
 		reply_reason(hw, d, HP_R_NO_HEALTHY_UPSTREAM, false);
 		answer_and_end(hw, d);
 		return;
 	}
-	const struct weft_lb_endpoint *lep = weft_lb_endpoint(hc->lb, (unsigned)pick);
 
 	snap_hold(w, d, snap);
 	d->act = a;
 	d->proxied = true;
 	WEFT_CTR_ADD(hw->st.streams_active, 1);
-	d->cluster = res.cluster;
-	d->ep = (uint32_t)pick;
-	d->active_ver = hw->active_ver;
-	hw->active[res.cluster][pick]++;
-	d->ep_addr = lep->addr;
-	d->ep_port = lep->port;
+	use_endpoint(hw, d, hc, snap, (unsigned)pick);
 	d->max_idle = hc->max_idle;
 	d->pool_idle_ms = hc->pool_idle_timeout_ms;
 	d->timeout_ms = a->timeout_ms != 0 ? a->timeout_ms : hl->request_timeout_ms;
+	d->connect_ms = hl->connect_timeout_ms;
+	d->retry = a->retry.num_retries > 0 ? &a->retry : NULL;
+	d->idempotent = weft_retry_idempotent(v.method_bit);
+	if (!held_take(hw, d, WEFT_BRK_REQUESTS, HELD_REQUEST)) {
+		answer_overflow(hw, d, WEFT_BRK_REQUESTS, HP_R_OVERFLOW_REQUESTS);
+		return;
+	}
 
 	/* RFC 9110 10.1.1: the client waits for 100 before its body; weft asks no upstream. */
 	if ((d->info.flags & H1_MI_EXPECT_CONTINUE) && d->info.body != H1_BODY_NONE) {
@@ -830,62 +1119,64 @@ static void on_request(struct hp_worker *hw, struct hp_down *d, int head_len)
 		request_end(hw, d);
 		return;
 	}
-	/* A request without a body may be sent again if a pooled connection turns out dead. */
-	d->ou.keep = d->info.body == H1_BODY_NONE;
+	/*
+	 * What may be sent again: a request without a body always (a pooled
+	 * connection found dead), one whose body fits what the route's policy
+	 * keeps (in rb, after the head) when it retries at all. The head stays
+	 * in ou until the response head is taken.
+	 */
+	d->replay_max = 0;
+	if (d->retry != NULL) {
+		uint32_t room = HP_BUF_SIZE - d->head_len;
+		d->replay_max = d->retry->max_body_bytes < room ? d->retry->max_body_bytes : room;
+	}
+	switch (d->info.body) {
+	case H1_BODY_NONE: d->replay = true; break;
+	case H1_BODY_LENGTH: d->replay = d->retry != NULL && d->info.content_length <= d->replay_max; break;
+	case H1_BODY_CHUNKED: d->replay = d->retry != NULL && d->replay_max > 0; break;
+	default: d->replay = false; break;
+	}
+	d->ou.keep = d->replay;
 	HP_ST_ADD(hw, upstream_requests, 1);
-
-	d->up = hp_pool_take(hw, &d->ep_addr, d->ep_port);
-	if (d->up != NULL && d->up->tls != up_tls(d)) {
-		/* Opened for another cluster's TLS (or none): not this request's to use. */
-		hp_up_close(hw, d->up);
-		d->up = NULL;
-	}
-	if (d->up != NULL) {
-		d->up->d = d;
-		d->reused = true;
-		HP_ST_ADD(hw, pool_reuse, 1);
-		d->phase = HD_EXCHANGE;
-		timer_idle(hw, d, d->idle_ms);
-		return; /* progress() sends */
-	}
-	int rc = up_connect(hw, d);
-	if (rc != 0) {
-		reply_reason(hw, d, rc == -ENOMEM ? HP_R_OVERLOADED : HP_R_CONNECT_ERROR, false);
-		answer_and_end(hw, d);
-		return;
-	}
-	timer_fixed(hw, d, hl->connect_timeout_ms);
+	attempt_go(hw, d);
 }
 
 /* ---- the exchange ------------------------------------------------------------------------------ */
 
 /*
- * The upstream is gone (reset, or closed before its response head). Retry a
- * bodiless request once on a new connection if a pooled one failed unused;
- * else answer 502 or 503, or cut the client if its response already started.
+ * The upstream is gone (reset, or closed before its response head). Before
+ * a response head went to the client, the request may go again (the
+ * route's retry policy; else once more on a new connection when a pooled
+ * one failed before answering anything, a bodiless request only); else
+ * 502 or 503, or the client's connection is cut if its response started.
  */
 static void upstream_failed(struct hp_worker *hw, struct hp_down *d, bool refused)
 {
-	if (d->up != NULL) {
-		hp_up_abort(hw, d->up);
-		d->up = NULL;
+	bool connecting = d->phase == HD_CONNECT;
+	enum weft_retry_cause c = connecting			       ? WEFT_RETRY_CONNECT_FAILURE
+				  : d->reused && !d->resp_started ? WEFT_RETRY_REFUSED_STREAM
+								  : WEFT_RETRY_RESET;
+
+	up_detach(hw, d, UP_END_ABORT);
+	if (!d->resp_head_done) {
+		/* A pooled connection the server had closed says nothing about the endpoint. */
+		if (c != WEFT_RETRY_REFUSED_STREAM)
+			report(hw, d, WEFT_OUT_LOCAL);
+		if (retry_check(hw, d, c, 0)) {
+			retry_start(hw, d, c != WEFT_RETRY_REFUSED_STREAM);
+			return;
+		}
+		if (c == WEFT_RETRY_REFUSED_STREAM && !d->retried && d->replay && d->info.body == H1_BODY_NONE) {
+			d->retried = true;
+			HP_ST_ADD(hw, retries_stale, 1);
+			retry_start(hw, d, false);
+			return;
+		}
 	}
-	if (d->phase == HD_CONNECT) {
+	if (connecting) {
 		reply_reason(hw, d, refused ? HP_R_CONNECT_REFUSED : HP_R_CONNECT_ERROR, false);
 		answer_and_end(hw, d);
 		return;
-	}
-	if (!d->resp_started && d->reused && !d->retried && d->info.body == H1_BODY_NONE && d->ou.b != NULL) {
-		d->retried = true;
-		d->reused = false;
-		d->ou.off = 0; /* the head again, as the next attempt */
-		set_attempt(d, d->attempt + 1u);
-		HP_ST_ADD(hw, retries_stale, 1);
-		if (up_connect(hw, d) == 0) {
-			d->resp_timer = false;
-			timer_fixed(hw, d, d->timeout_ms);
-			return;
-		}
 	}
 	if (!d->resp_head_done) {
 		reply_reason(hw, d, HP_R_UPSTREAM_RESET, true);
@@ -908,7 +1199,7 @@ static int pump_request(struct hp_worker *hw, struct hp_down *d)
 	 * is given at once: two calls, two segments, two ACKs).
 	 */
 	if (d->info.body == H1_BODY_LENGTH && d->req_remaining > 0 && d->held_req == NULL && out_pending(&d->ou) &&
-	    !d->ou.keep && d->consumed < d->rb->len) {
+	    d->consumed < d->rb->len) {
 		uint64_t n = d->rb->len - d->consumed;
 		if (n > d->req_remaining)
 			n = d->req_remaining;
@@ -970,6 +1261,15 @@ static int pump_request(struct hp_worker *hw, struct hp_down *d)
 					break;
 				continue;
 			}
+			if (d->replay) {
+				/* Kept for replay: the body goes through rb, where the next attempt finds it again. */
+				size_t want = (size_t)(d->head_len + d->info.content_length - d->rb->len);
+				size_t got = tcp_recv_copy(w, d->c, d->rb->data + d->rb->len, want);
+				if (got == 0)
+					break;
+				d->rb->len += (uint32_t)got;
+				continue;
+			}
 			size_t ready = tcp_rx_ready(d->c);
 			if (ready == 0)
 				break;
@@ -1003,6 +1303,18 @@ static int pump_request(struct hp_worker *hw, struct hp_down *d)
 				in = d->rb->data + d->consumed;
 				len = d->rb->len - d->consumed;
 			} else {
+				if (d->replay) {
+					/* Raw chunked bytes kept in rb (after the head) up to replay_max, decoded from there. */
+					size_t lim = (size_t)d->head_len + d->replay_max;
+					if (d->rb->len < lim) {
+						size_t got = tcp_recv_copy(w, d->c, d->rb->data + d->rb->len, lim - d->rb->len);
+						if (got == 0)
+							break;
+						d->rb->len += (uint32_t)got;
+						continue;
+					}
+					d->replay = false; /* longer than what is kept: not sent again */
+				}
 				size_t ready = tcp_rx_ready(d->c);
 				if (ready == 0)
 					break;
@@ -1090,13 +1402,7 @@ static int read_response_head(struct hp_worker *hw, struct hp_down *d)
 			}
 			return 0;
 		}
-		if (!d->resp_started) {
-			d->resp_started = true;
-			/* The head will not be sent again: drop it unless body bytes follow in ou. */
-			d->ou.keep = false;
-			if (!out_pending(&d->ou))
-				out_drop(hw, &d->ou);
-		}
+		d->resp_started = true;
 		int r = h1_parse_response(&d->rp, sb->data, sb->len, &d->resp);
 		if (r == H1_AGAIN) {
 			if (sb->len == HP_BUF_SIZE || d->up->eof) {
@@ -1116,6 +1422,7 @@ static int read_response_head(struct hp_worker *hw, struct hp_down *d)
 					      : h1_response_info(&d->resp, (enum h1_method)d->req.method_id, &d->rinfo);
 		if (e != H1_E_NONE) {
 			WEFT_CTR_ADD(hw->st.response_error[e], 1);
+			report(hw, d, WEFT_OUT_GATEWAY);
 			reply_reason(hw, d, HP_R_BAD_RESPONSE, true);
 			request_end(hw, d);
 			return -1;
@@ -1133,6 +1440,28 @@ static int read_response_head(struct hp_worker *hw, struct hp_down *d)
 		d->rconsumed = (uint32_t)r;
 		break;
 	}
+
+	/* A final response head: the attempt's outcome, and whether the request goes again. */
+	unsigned status = d->resp.status;
+	report(hw, d, weft_outcome_of_status(status));
+	if (d->retry != NULL && status >= 400 && retry_check(hw, d, WEFT_RETRY_STATUS, status)) {
+		/* Never sent to the client. The connection is reused only if the whole response is read. */
+		struct hp_up *up = d->up;
+		uint32_t extra = d->sb->len - d->rconsumed;
+		bool whole = d->req_done && up != NULL && up->c != NULL && !up->eof && (d->rinfo.flags & H1_MI_KEEP_ALIVE) &&
+			     tcp_rx_ready(up->c) == 0 &&
+			     ((d->rinfo.body == H1_BODY_NONE && extra == 0) ||
+			      (d->rinfo.body == H1_BODY_LENGTH && extra == d->rinfo.content_length));
+		HP_ST_ADD(hw, responses_discarded, 1);
+		up_detach(hw, d, whole ? UP_END_POOL : UP_END_CLOSE);
+		retry_start(hw, d, true);
+		return -1;
+	}
+	/* The head will not be sent again: drop it unless body bytes follow in ou. */
+	d->ou.keep = false;
+	d->replay = false;
+	if (!out_pending(&d->ou))
+		out_drop(hw, &d->ou);
 
 	/* The response head: the route's edits, our framing, keep-alive or not. */
 	struct hp_buf *sb = d->sb;
@@ -1388,13 +1717,7 @@ static void exchange_end(struct hp_worker *hw, struct hp_down *d)
 
 	if (!d->req_done)
 		d->close_after = 1; /* the client's body was not all read: the connection cannot go on */
-	if (up != NULL) {
-		d->up = NULL;
-		if (reuse)
-			hp_pool_put(hw, up, d->max_idle, d->pool_idle_ms);
-		else
-			hp_up_close(hw, up);
-	}
+	up_detach(hw, d, reuse ? UP_END_POOL : UP_END_CLOSE);
 	request_end(hw, d);
 }
 
@@ -1528,9 +1851,17 @@ static void progress(struct hp_worker *hw, struct hp_down *d)
 			continue; /* answered locally: on with that */
 		}
 		if (d->req_done && !d->resp_head_done && !d->resp_timer) {
-			/* The request is all out: the route's timeout for the response head starts now. */
+			/*
+			 * The request is all out: the route's timeout for the response
+			 * head starts now on the first attempt and covers every later one;
+			 * the per-try timeout starts with each attempt's.
+			 */
+			uint64_t now = hp_now_ms(hw);
 			d->resp_timer = true;
-			timer_fixed(hw, d, d->timeout_ms);
+			if (d->req_deadline_ms == 0)
+				d->req_deadline_ms = now + d->timeout_ms;
+			d->try_deadline_ms = d->retry != NULL && d->retry->per_try_timeout_ms != 0 ? now + d->retry->per_try_timeout_ms : 0;
+			timer_at(hw, d, first_of(d->req_deadline_ms, d->try_deadline_ms));
 		}
 		if (!d->resp_head_done) {
 			if (read_response_head(hw, d) < 0) {
@@ -1626,6 +1957,7 @@ void hp_up_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_event ev, v
 	case TCP_EV_ESTABLISHED:
 		if (up->state == UP_CONNECTING) {
 			up->state = UP_BUSY;
+			held_drop(hw, d, HELD_PENDING); /* no longer waiting for a connection */
 			if (d->phase == HD_CONNECT) {
 				d->phase = HD_EXCHANGE;
 				timer_idle(hw, d, d->idle_ms); /* until the request is out (progress) */
@@ -1772,6 +2104,7 @@ static void timer_visit(struct hp_worker *hw, struct hp_down *d, uint64_t now)
 			/* A head started and not finished in time: 408, and the connection ends. */
 			d->hdr_deadline_ms = 0;
 			HP_ST_ADD(hw, requests, 1);
+			HP_ST_ADD(hw, request_header_timeouts, 1);
 			reply_reason(hw, d, HP_R_REQUEST_HEADER_TIMEOUT, true);
 			request_end(hw, d);
 			break;
@@ -1788,16 +2121,54 @@ static void timer_visit(struct hp_worker *hw, struct hp_down *d, uint64_t now)
 		down_free(hw, d);
 		return;
 	case HD_CONNECT:
-		if (d->up != NULL) {
-			hp_up_abort(hw, d->up);
-			d->up = NULL;
-		}
-		d->phase = HD_EXCHANGE; /* no longer connecting: the answer below is the timeout's */
-		reply_reason(hw, d, HP_R_CONNECT_TIMEOUT, false);
-		answer_and_end(hw, d);
-		break;
+	case HD_BACKOFF:
 	case HD_EXCHANGE:
+		if (d->req_deadline_ms != 0 && now >= d->req_deadline_ms && !d->resp_head_done) {
+			/* The route timeout, over every attempt: no retry after it. */
+			if (d->phase != HD_BACKOFF)
+				report(hw, d, WEFT_OUT_LOCAL);
+			up_detach(hw, d, UP_END_ABORT);
+			d->phase = HD_EXCHANGE;
+			HP_ST_ADD(hw, request_timeouts, 1);
+			reply_reason(hw, d, HP_R_UPSTREAM_TIMEOUT, true);
+			request_end(hw, d);
+			break;
+		}
+		if (d->phase == HD_BACKOFF) {
+			if (d->queued)
+				attempt_connect(hw, d); /* a connection slot yet? */
+			else
+				attempt_next(hw, d);
+			break;
+		}
+		if (d->phase == HD_CONNECT) {
+			up_detach(hw, d, UP_END_ABORT);
+			report(hw, d, WEFT_OUT_LOCAL);
+			if (retry_check(hw, d, WEFT_RETRY_CONNECT_FAILURE, 0)) {
+				retry_start(hw, d, true);
+				break;
+			}
+			d->phase = HD_EXCHANGE; /* no longer connecting: the answer below is the timeout's */
+			reply_reason(hw, d, HP_R_CONNECT_TIMEOUT, false);
+			answer_and_end(hw, d);
+			break;
+		}
+		if (!d->resp_head_done && d->try_deadline_ms != 0 && now >= d->try_deadline_ms) {
+			HP_ST_ADD(hw, per_try_timeouts, 1);
+			up_detach(hw, d, UP_END_ABORT);
+			report(hw, d, WEFT_OUT_LOCAL);
+			if (retry_check(hw, d, WEFT_RETRY_PER_TRY_TIMEOUT, 0)) {
+				retry_start(hw, d, true);
+				break;
+			}
+			reply_reason(hw, d, HP_R_PER_TRY_TIMEOUT, true);
+			request_end(hw, d);
+			break;
+		}
 		if (!d->resp_head_done) {
+			/* Nothing moved for idle_timeout_ms while the request was still going up. */
+			report(hw, d, WEFT_OUT_LOCAL);
+			HP_ST_ADD(hw, request_timeouts, 1);
 			reply_reason(hw, d, HP_R_UPSTREAM_TIMEOUT, true);
 			request_end(hw, d);
 			break;

@@ -60,7 +60,21 @@
 	X(refused_no_stream, "connections refused: every stream object of the worker in use")     \
 	X(refused_listener_full, "connections refused: the listener's share of this worker in use") \
 	X(bytes_to_upstream, "request body bytes sent upstream")                                  \
-	X(bytes_to_downstream, "response body bytes sent to clients")
+	X(bytes_to_downstream, "response body bytes sent to clients")                             \
+	X(upstream_attempts, "attempts sent upstream: first tries and retries")                    \
+	X(retries, "attempts after the first (every cause)")                                       \
+	X(retries_connect_failure, "retries after a refused or timed-out connect")                 \
+	X(retries_refused_stream, "retries after a pooled connection closed before any response")  \
+	X(retries_reset, "retries after an upstream reset or close before its response head")      \
+	X(retries_status, "retries after a 5xx or retriable status (the response discarded)")      \
+	X(retries_per_try_timeout, "retries after per_try_timeout_ms")                             \
+	X(retries_budget_overflow, "retries the cluster's retry budget or max_retries refused")   \
+	X(retries_not_replayable, "retries the policy wanted but the request body was too large to keep") \
+	X(responses_discarded, "upstream responses dropped because the request was retried")       \
+	X(per_try_timeouts, "attempts cut by the route's per_try_timeout_ms")                       \
+	X(request_timeouts, "requests cut by the route timeout (504 upstream_timeout)")           \
+	X(request_header_timeouts, "requests whose head was not whole within request_header_timeout_ms (408)") \
+	X(breaker_overflows, "requests refused at once by a circuit breaker (503, x-weft-overflow)")
 
 #define HTTP_PROXY_X_ENUM(f, h) HTTP_PROXY_##f,
 enum http_proxy_stat { HTTP_PROXY_STATS(HTTP_PROXY_X_ENUM) HTTP_PROXY_STAT_MAX };
@@ -85,7 +99,10 @@ enum http_proxy_stat { HTTP_PROXY_STATS(HTTP_PROXY_X_ENUM) HTTP_PROXY_STAT_MAX }
 	X(ROUTE_ERROR, "route_error", 503, "the router could not run (scratch space missing)")     \
 	X(OVERLOADED, "overloaded", 503, "no buffer or upstream connection object was free")      \
 	X(REQUEST_HEADER_TIMEOUT, "request_header_timeout", 408, "no whole request head within request_header_timeout_ms of its first byte") \
-	X(PRINCIPAL_DENIED, "principal_denied", 403, "the route's allow_principals does not admit the client's principal")
+	X(PRINCIPAL_DENIED, "principal_denied", 403, "the route's allow_principals does not admit the client's principal") \
+	X(PER_TRY_TIMEOUT, "per_try_timeout", 504, "no response head within per_try_timeout_ms, and no retry followed") \
+	X(OVERFLOW_PENDING, "overflow_max_pending_requests", 503, "the cluster's max_pending_requests breaker is full") \
+	X(OVERFLOW_REQUESTS, "overflow_max_requests", 503, "the cluster's max_requests breaker is full")
 
 enum http_proxy_reason {
 #define HTTP_PROXY_X_REASON(e, n, s, h) HP_R_##e,
