@@ -146,7 +146,7 @@ YAML
 }
 # Features whose keys are parsed but which the data plane does not carry out yet (the
 # configuration lands before the proxy work): their checks are skipped, not failed.
-NOT_YET=${WEFT_RES_NOT_YET-"retry_policy circuit_breakers outlier_detection"}
+NOT_YET=${WEFT_RES_NOT_YET-}
 has() { # FEATURE PROBE
 	case " $NOT_YET " in *" $1 "*) return 1 ;; esac
 	accepts "$2"
