@@ -104,15 +104,18 @@ for t in wrk nginx; do
 done
 
 C=$TMP
+# Hugepages only when enough are free for the whole pool (other jobs may hold some).
+HUGE=false
+[ "$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)" -ge 300 ] 2>/dev/null && HUGE=true
 # Does this weftd terminate TLS on listeners? (Until it does, the HTTPS figures are HAProxy's alone.)
 cat >"$TMP/weft.yaml" <<YAML
 eal:
   main_cpu: 0
   worker_cpus: [0]
-  memory_mb: 1024
-  hugepages: $(weft_hugepages)
+  memory_mb: 512
+  hugepages: $HUGE
   file_prefix: $TOPO_ID
-  mbufs_per_worker: 131072
+  mbufs_per_worker: 65536
 ports:
   - {name: p0, driver: af_packet, iface: p0, addresses: [198.18.0.1/24]}
   - {name: p1, driver: af_packet, iface: p1, addresses: [198.18.1.1/24]}
