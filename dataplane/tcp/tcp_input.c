@@ -1000,9 +1000,15 @@ static void conn_input(struct weft_worker *w, struct tcp_conn *c, struct tcp_seg
 		return;
 	}
 
-	/* A new SYN on a TIME-WAIT tuple (RFC 6191) ends the old incarnation. */
+	/*
+	 * A new SYN on a TIME-WAIT tuple (RFC 6191) ends the old incarnation,
+	 * once the application is done with it: until its CLOSED event (the
+	 * reader still draining, or the event not delivered yet) it holds the
+	 * pointer, and freeing the connection under it would leave it dangling.
+	 * Meanwhile the SYN gets the TIME-WAIT answer; the peer retries.
+	 */
 	if (c->state == TCP_TIME_WAIT && (s->flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN &&
-	    time_wait_reusable(c, s)) {
+	    !(c->flags & CF_ATTACHED) && time_wait_reusable(c, s)) {
 		uint32_t old = c->snd_max;
 		uint16_t port = c->port;
 		struct tcp_endpoints ep = c->ep;

@@ -1718,6 +1718,47 @@ static void test_time_wait_reuse_timestamps(void **state)
 	th_free(h);
 }
 
+/*
+ * Found by fuzz_tcp_segment: a SYN reusing a TIME_WAIT tuple freed the
+ * connection while the application still held it (data unread, CLOSED not
+ * delivered yet), leaving it a dangling pointer and no event. The tuple is
+ * reused only once the application has seen CLOSED.
+ */
+static void test_time_wait_reuse_waits_for_application(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {.ts = true, .tsval = 9000};
+	uint8_t data[100] = {0}, buf[200];
+
+	(void)state;
+	th_passive_open(h, &p);
+	th_peer_send(h, &p, F_ACK | F_PSH, data, sizeof(data)); /* left unread */
+	tcp_shutdown(h->w, p.c);
+	th_drain(h);
+	p.ack++;
+	th_peer_send(h, &p, F_FIN | F_ACK, NULL, 0);
+	th_drain(h);
+	assert_int_equal(tcp_conn_state(p.c), TCP_TIME_WAIT);
+	assert_int_equal(p.app->ev[TCP_EV_CLOSED], 0);
+	/* A newer SYN on the tuple: not reused under the application. */
+	struct th_seg syn = {.flags = F_SYN, .seq = p.seq + 100000, .wnd = 1000, .ts = true, .tsval = 9100};
+	th_in(h, &syn);
+	th_drain(h);
+	assert_int_equal(th_stats(h)->time_wait_reuse, 0);
+	assert_int_equal(p.app->ev[TCP_EV_RESET], 0);
+	assert_int_equal(tcp_conn_state(p.c), TCP_TIME_WAIT);
+	/* The reader drains: CLOSED comes with the next timer run, then the SYN's retry reuses the tuple. */
+	assert_int_equal(tcp_recv_copy(h->w, p.c, buf, sizeof(buf)), sizeof(data));
+	th_advance(h, 1);
+	assert_int_equal(p.app->ev[TCP_EV_CLOSED], 1);
+	assert_null(p.app->c);
+	syn.tsval = 9200;
+	th_in(h, &syn);
+	assert_int_equal(pop(h)->flags, F_SYN | F_ACK);
+	assert_int_equal(th_stats(h)->time_wait_reuse, 1);
+	th_free(h);
+}
+
 /* ---- keepalive ---- */
 
 static void test_keepalive(void **state)
@@ -2392,6 +2433,7 @@ int main(void)
 		cmocka_unit_test(test_connection_limit),
 		cmocka_unit_test(test_time_wait_reuse),
 		cmocka_unit_test(test_time_wait_reuse_timestamps),
+		cmocka_unit_test(test_time_wait_reuse_waits_for_application),
 		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_cubic_growth),
 		cmocka_unit_test(test_newreno_growth_and_choice),
