@@ -145,6 +145,7 @@ struct tcp_params {
 	bool opt_wscale;         /* offer window scaling (RFC 7323 2): true */
 	bool opt_ts;             /* offer timestamps (RFC 7323 3): true */
 	bool opt_sack;           /* offer SACK (RFC 2018): true */
+	bool tlp;                /* tail loss probes (RFC 8985 7) on SACK connections: true */
 	enum tcp_cc_algo cc;     /* congestion control for new connections: CUBIC */
 	uint32_t rto_initial_ms; /* RFC 6298 2.1: 1000 */
 	uint32_t rto_min_ms;     /* RFC 6298 2.4 says 1 s; a data plane on short paths uses 200 */
@@ -196,6 +197,10 @@ void tcp_params_default(struct tcp_params *p);
 	X(newreno_recoveries, "loss recoveries without SACK (RFC 6582)")                          \
 	X(partial_acks, "partial ACKs during recovery")                                           \
 	X(spurious_rto, "RTOs undone because the original was ACKed (timestamps)")                \
+	X(limited_transmits, "new segments sent on the first two duplicate ACKs (RFC 3042)")      \
+	X(rescue_retransmits, "RFC 6675 rescue retransmissions of the tail in SACK recovery")    \
+	X(tlp_probes, "tail loss probes sent (RFC 8985 7)")                                       \
+	X(tlp_recoveries, "losses repaired by a tail loss probe (window reduced)")                \
 	X(delayed_acks, "ACKs sent by the delayed-ACK timer")                                     \
 	X(ooo_segs, "segments queued out of order")                                               \
 	X(ooo_drops, "out-of-order segments dropped over the queue bound")                        \

@@ -58,6 +58,7 @@ void tcp_params_default(struct tcp_params *p)
 	p->opt_wscale = true;
 	p->opt_ts = true;
 	p->opt_sack = true;
+	p->tlp = true;
 	p->cc = TCP_CC_CUBIC;
 	p->rto_initial_ms = 1000;
 	p->rto_min_ms = 200;

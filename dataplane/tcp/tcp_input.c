@@ -576,6 +576,7 @@ static void enter_recovery(struct weft_worker *w, struct tcp_conn *c)
 	tcp_cc(c)->on_loss(c, st->now_us);
 	c->recover = c->snd_max;
 	c->high_rxt = c->snd_una;
+	c->flags &= ~CF_RESCUE; /* RFC 6675 5 step (4): RescueRxt undefined */
 	TCP_STAT(st, fast_retransmits, 1);
 	if (c->flags & CF_SACK) {
 		/* RFC 6675 5 step (4): RecoveryPoint = HighData, cwnd = ssthresh, resend HighACK + 1. */
@@ -589,6 +590,30 @@ static void enter_recovery(struct weft_worker *w, struct tcp_conn *c)
 	}
 	c->flags &= ~CF_RTT_TIMING;
 	tcp_retransmit_head(w, c);
+}
+
+/*
+ * RFC 8985 7.4: the ACK covers the outstanding loss probe. A probe that
+ * sent new data needs nothing. A retransmitted probe either repaired a
+ * loss (reduce the window, as after a fast retransmit, RFC 8985 7.4.2) or
+ * was superfluous; with timestamps, an echo older than the probe says the
+ * original arrived (as for spurious timeouts, RFC 3522). Without them the
+ * loss is assumed: the conservative choice (this stack sends no D-SACK
+ * based undo).
+ */
+static void tlp_ack(struct tcp_stack *st, struct tcp_conn *c, const struct tcp_seg *s, uint32_t ack)
+{
+	if (!(c->flags & CF_TLP_OUT) || seq_lt(ack, c->tlp_end))
+		return;
+	c->flags &= ~CF_TLP_OUT;
+	if (!(c->flags & CF_TLP_RTX) || c->recovery != TCP_REC_NONE)
+		return;
+	if ((c->flags & CF_TS) && s->opt.has_ts && s->opt.tsecr && seq_lt(s->opt.tsecr, c->tlp_tsval))
+		return;
+	TCP_STAT(st, tlp_recoveries, 1);
+	tcp_cc(c)->on_loss(c, st->now_us);
+	c->cwnd = c->ssthresh;
+	tcp_cc(c)->on_recovery_exit(c, st->now_us);
 }
 
 /*
@@ -639,6 +664,7 @@ static bool ack_input(struct weft_worker *w, struct tcp_conn *c, const struct tc
 			TCP_STAT(st, spurious_rto, 1);
 		}
 		c->prior_cwnd = 0;
+		c->flags |= CF_PTO_RESTART;
 		c->snd_una = ack;
 		tcp_sndq_ack(c, ack);
 		c->bytes_out += c->sndq_seq - data_before;
@@ -672,6 +698,7 @@ static bool ack_input(struct weft_worker *w, struct tcp_conn *c, const struct tc
 			tcp_cc(c)->on_ack(c, acked, st->now_us);
 			c->dupacks = 0;
 		}
+		tlp_ack(st, c, s, ack);
 		/* RFC 6298 5.2 and 5.3: stop when all is acknowledged, else restart. */
 		if (c->snd_una == c->snd_max) {
 			tcp_timer_stop(st, c, TCP_T_RTX);

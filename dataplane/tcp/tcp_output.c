@@ -596,6 +596,49 @@ static uint32_t send_new(struct weft_worker *w, struct tcp_conn *c, uint32_t max
 	return len + ((flags & TCP_FIN) ? 1 : 0);
 }
 
+/* The last segment's worth of what was sent: [*seq, *seq + *len), with FIN when it carried ours. */
+static void last_segment(const struct tcp_conn *c, uint32_t end, uint32_t *seq, uint32_t *len, uint8_t *flags)
+{
+	*flags = TCP_ACK;
+	if (fin_sent(c) && end == c->fin_seq + 1) {
+		end = c->fin_seq;
+		*flags |= TCP_FIN;
+	}
+	*seq = seq_lt(c->snd_una, end) && end - c->snd_una > c->mss ? end - c->mss : c->snd_una;
+	*len = seq_lt(*seq, end) ? end - *seq : 0;
+}
+
+/*
+ * RFC 6675 4, NextSeg() rule 4: nothing else to send, but unSACKed data is
+ * outstanding at the tail (no SACK above it will ever mark it lost). Once
+ * per recovery (HighACK > RescueRxt), retransmit one segment holding the
+ * highest unSACKed octet, so the ACK clock survives a lost tail without
+ * waiting for the RTO. HighRxt stays put. Returns sequence space sent.
+ */
+static uint32_t rescue_rxt(struct weft_worker *w, struct tcp_conn *c)
+{
+	struct tcp_stack *st = tcp_st(w);
+	uint32_t end = c->snd_max, seq, len;
+	uint8_t flags;
+
+	if ((c->flags & CF_RESCUE) && !seq_gt(c->snd_una, c->rescue_rxt))
+		return 0;
+	if (c->sb_n && c->sb[c->sb_n - 1].end == end)
+		end = c->sb[c->sb_n - 1].start;
+	if (!seq_gt(end, c->snd_una))
+		return 0;
+	last_segment(c, end, &seq, &len, &flags);
+	if (len == 0 && !(flags & TCP_FIN))
+		return 0;
+	account(st, c, seq, len);
+	if (tcp_xmit(w, c, seq, len, flags) != 0)
+		return 0;
+	TCP_STAT(st, rescue_retransmits, 1);
+	c->flags |= CF_RESCUE;
+	c->rescue_rxt = c->recover;
+	return len + ((flags & TCP_FIN) ? 1 : 0);
+}
+
 /*
  * RFC 6675 5, steps (C): while cwnd - pipe >= 1 SMSS, send NextSeg():
  * lost holes first, then new data, then holes not yet deemed lost.
@@ -623,12 +666,38 @@ static bool output_sack_recovery(struct weft_worker *w, struct tcp_conn *c)
 			continue;
 		}
 		uint32_t n = send_new(w, c, c->cwnd - pipe);
-		if (n == 0)
-			break;
+		if (n == 0) {
+			n = rescue_rxt(w, c);
+			if (n == 0)
+				break;
+		}
 		pipe += n;
 		sent = true;
 	}
 	return sent;
+}
+
+void tcp_tlp_send(struct weft_worker *w, struct tcp_conn *c)
+{
+	struct tcp_stack *st = tcp_st(w);
+	uint32_t seq, len;
+	uint8_t flags;
+
+	/* RFC 8985 7.3: new data when the windows let one segment go, else the highest segment sent. */
+	c->flags &= ~CF_TLP_RTX;
+	if (send_new(w, c, c->mss) == 0) {
+		last_segment(c, c->snd_max, &seq, &len, &flags);
+		if (len == 0 && !(flags & TCP_FIN))
+			return;
+		account(st, c, seq, len);
+		if (tcp_xmit(w, c, seq, len, flags) != 0)
+			return;
+		c->flags |= CF_TLP_RTX;
+	}
+	TCP_STAT(st, tlp_probes, 1);
+	c->flags |= CF_TLP_OUT;
+	c->tlp_end = c->snd_max;
+	c->tlp_tsval = tcp_tsval(st, c);
 }
 
 void tcp_output(struct weft_worker *w, struct tcp_conn *c)
@@ -655,12 +724,23 @@ void tcp_output(struct weft_worker *w, struct tcp_conn *c)
 	if (c->recovery == TCP_REC_SACK) {
 		sent = output_sack_recovery(w, c);
 	} else {
+		/*
+		 * RFC 3042 limited transmit: on each of the first two duplicate
+		 * ACKs one new segment may go beyond cwnd (at most cwnd + 2 SMSS
+		 * outstanding), so a small window still collects the three
+		 * duplicates fast retransmit needs instead of waiting for the RTO.
+		 */
+		uint32_t lt = 0;
+		if (c->recovery == TCP_REC_NONE && c->dupacks > 0)
+			lt = (c->dupacks < TCP_DUPTHRESH ? c->dupacks : TCP_DUPTHRESH - 1) * (uint32_t)c->mss;
 		for (;;) {
 			uint32_t flight = tcp_flight(c);
-			uint32_t budget = c->cwnd > flight ? c->cwnd - flight : 0;
+			uint32_t budget = c->cwnd + lt > flight ? c->cwnd + lt - flight : 0;
 			uint32_t n = send_new(w, c, budget);
 			if (n == 0)
 				break;
+			if (flight >= c->cwnd)
+				TCP_STAT(st, limited_transmits, 1);
 			sent = true;
 		}
 	}
@@ -680,6 +760,8 @@ void tcp_output(struct weft_worker *w, struct tcp_conn *c)
 	} else {
 		tcp_rtx_arm(st, c);
 	}
+	tcp_tlp_arm(st, c, sent || (c->flags & CF_PTO_RESTART));
+	c->flags &= ~CF_PTO_RESTART;
 	if (!sent && (c->flags & CF_ACK_NOW) && !(c->flags & CF_DEAD))
 		tcp_send_ack(w, c);
 }

@@ -185,6 +185,7 @@ enum tcp_timer {
 	TCP_T_KEEP,   /* keepalive */
 	TCP_T_WAIT,   /* TIME_WAIT expiry, orphaned FIN_WAIT_2 */
 	TCP_T_EVENT,  /* events posted outside input (CLOSED once the reader drained the queue) */
+	TCP_T_PTO,    /* RFC 8985 7: tail loss probe */
 	TCP_T_MAX,
 };
 
@@ -207,6 +208,10 @@ enum tcp_timer {
 #define CF_IN_WHEEL 0x00008000u
 #define CF_RCV_SHUT 0x00010000u   /* application closed: arriving data is refused */
 #define CF_ACK_OWED 0x00020000u     /* data received and not yet acknowledged (delayed ACK) */
+#define CF_RESCUE 0x00040000u     /* RFC 6675 RescueRxt is defined (a rescue retransmission went out) */
+#define CF_TLP_OUT 0x00080000u    /* RFC 8985 7: a loss probe is outstanding (tlp_end) */
+#define CF_TLP_RTX 0x00100000u    /* ...and it was a retransmission */
+#define CF_PTO_RESTART 0x00200000u /* new data was acknowledged: restart the probe timer */
 
 enum tcp_recovery { TCP_REC_NONE, TCP_REC_SACK, TCP_REC_NEWRENO };
 
@@ -300,6 +305,9 @@ struct tcp_conn {
 	uint32_t rto_tsval;     /* our TSval when the RTO fired (spurious detection) */
 	struct tcp_cubic cubic;
 	uint32_t cc_bytes_acked; /* congestion avoidance byte counter (RFC 5681 3.1, RFC 3465) */
+	uint32_t rescue_rxt;    /* RFC 6675 RescueRxt, valid with CF_RESCUE */
+	uint32_t tlp_end;       /* RFC 8985 TLP.end_seq: SND.MAX after the probe, valid with CF_TLP_OUT */
+	uint32_t tlp_tsval;     /* our TSval on the probe (was the original or the probe ACKed?) */
 
 	/* SACK: scoreboard of what the peer holds above snd_una (RFC 6675). */
 	struct tcp_sack_block sb[TCP_SB_MAX];
@@ -455,6 +463,8 @@ void tcp_send_probe(struct weft_worker *w, struct tcp_conn *c);
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
 /* Retransmit the first unacknowledged segment. */
 void tcp_retransmit_head(struct weft_worker *w, struct tcp_conn *c);
+/* RFC 8985 7.3: send a loss probe (new data if possible, else the last segment again). */
+void tcp_tlp_send(struct weft_worker *w, struct tcp_conn *c);
 /* Free the payload at the head of the send queue up to new_una. */
 void tcp_sndq_ack(struct tcp_conn *c, uint32_t new_una);
 void tcp_q_free(struct tcp_q *q);
@@ -467,6 +477,8 @@ void tcp_timer_unlink(struct tcp_stack *st, struct tcp_conn *c);
 /* (Re)arm the retransmission timer for data in flight, stop it when nothing is. */
 void tcp_rtx_arm(struct tcp_stack *st, struct tcp_conn *c);
 void tcp_keepalive_arm(struct tcp_stack *st, struct tcp_conn *c);
+/* RFC 8985 7.2: arm, restart (restart) or stop the tail loss probe timer as the state allows. */
+void tcp_tlp_arm(struct tcp_stack *st, struct tcp_conn *c, bool restart);
 
 /* tcp_sack.c */
 /* Fold received SACK blocks into the scoreboard. Returns true if it learned something new. */

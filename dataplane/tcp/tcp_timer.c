@@ -111,6 +111,55 @@ void tcp_keepalive_arm(struct tcp_stack *st, struct tcp_conn *c)
 		tcp_timer_set(st, c, TCP_T_KEEP, c->keep_idle_ms);
 }
 
+/*
+ * RFC 8985 7.2: a tail loss probe is due 2 SRTT after the last new data
+ * or new ACK when the connection is in the open state (no recovery, no
+ * timeout being repaired), has SACK (the probe's ACK must tell what is
+ * missing) and has no probe outstanding. One segment in flight may be held
+ * by a delayed ACK: add the worst case (WCDelAckT, 200 ms). The probe
+ * never comes later than the RTO. A floor of 10 ms (as Linux) keeps short
+ * paths from probing at every pause of the sender.
+ */
+#define TCP_PTO_MIN_MS 10u
+#define TCP_WCDELACK_MS 200u
+
+static bool tlp_allowed(const struct tcp_conn *c)
+{
+	return (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT || c->state == TCP_FIN_WAIT_1 ||
+		c->state == TCP_LAST_ACK || c->state == TCP_CLOSING) &&
+	       (c->flags & CF_SACK) && !(c->flags & (CF_TLP_OUT | CF_PERSIST | CF_DEAD)) &&
+	       c->recovery == TCP_REC_NONE && c->backoff == 0 && c->snd_max != c->snd_una;
+}
+
+void tcp_tlp_arm(struct tcp_stack *st, struct tcp_conn *c, bool restart)
+{
+	if (!st->p.tlp || !tlp_allowed(c)) {
+		tcp_timer_stop(st, c, TCP_T_PTO);
+		return;
+	}
+	if (c->tmr[TCP_T_PTO] && !restart)
+		return;
+	uint64_t pto = c->srtt_us ? (2ull * c->srtt_us + 999) / 1000 : 1000;
+	if (pto < TCP_PTO_MIN_MS)
+		pto = TCP_PTO_MIN_MS;
+	if (c->snd_max - c->snd_una <= c->mss)
+		pto += TCP_WCDELACK_MS;
+	if (c->tmr[TCP_T_RTX] > st->now_ms && c->tmr[TCP_T_RTX] - st->now_ms < pto)
+		pto = c->tmr[TCP_T_RTX] - st->now_ms;
+	tcp_timer_set(st, c, TCP_T_PTO, pto);
+}
+
+/* RFC 8985 7.3: the probe timer expired: send the probe, then let the RTO guard it. */
+static void on_pto(struct weft_worker *w, struct tcp_conn *c)
+{
+	struct tcp_stack *st = tcp_st(w);
+
+	if (!st->p.tlp || !tlp_allowed(c))
+		return;
+	tcp_tlp_send(w, c);
+	tcp_timer_set(st, c, TCP_T_RTX, rto_backed_off(st, c));
+}
+
 /* The handshake segment was not answered: resend it or give up. */
 static void rtx_handshake(struct weft_worker *w, struct tcp_conn *c)
 {
@@ -186,6 +235,8 @@ static void rtx_data(struct weft_worker *w, struct tcp_conn *c)
 		tcp_cc(c)->on_rto(c, st->now_us);
 	}
 	c->cwnd = c->mss; /* loss window, one segment */
+	c->flags &= ~CF_TLP_OUT; /* the probe (if any) was lost too */
+	tcp_timer_stop(st, c, TCP_T_PTO);
 	c->recovery = TCP_REC_NONE;
 	c->dupacks = 0;
 	/* RFC 6582 4: no fast retransmit for data sent before the timeout. */
@@ -274,9 +325,10 @@ static void handle(struct weft_worker *w, struct tcp_conn *c)
 		[TCP_T_KEEP] = on_keepalive,
 		[TCP_T_WAIT] = on_wait,
 		[TCP_T_EVENT] = NULL, /* its work is the tcp_finish() below */
+		[TCP_T_PTO] = on_pto,
 	};
-	static const enum tcp_timer order[TCP_T_MAX] = {TCP_T_WAIT, TCP_T_EVENT, TCP_T_RTX, TCP_T_KEEP,
-							TCP_T_DELACK};
+	static const enum tcp_timer order[TCP_T_MAX] = {TCP_T_WAIT, TCP_T_EVENT, TCP_T_RTX, TCP_T_PTO,
+							TCP_T_KEEP, TCP_T_DELACK};
 
 	for (unsigned i = 0; i < TCP_T_MAX; i++) {
 		enum tcp_timer t = order[i];

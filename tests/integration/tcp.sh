@@ -222,7 +222,8 @@ import json, sys
 s = json.load(sys.stdin)
 t, p, d = s["tcp"], s["tcp_proxy"], s["drops"]
 keys = ("segs_in", "segs_out", "retransmits", "rto_fires", "fast_retransmits", "sack_recoveries",
-        "spurious_rto", "ooo_segs", "ooo_drops", "dup_acks", "resets_in", "resets_out", "timeouts",
+        "spurious_rto", "limited_transmits", "rescue_retransmits", "tlp_probes", "tlp_recoveries",
+        "ooo_segs", "ooo_drops", "dup_acks", "resets_in", "resets_out", "timeouts",
         "rst_after_close")
 out = ["%s=%d" % (k, t[k]) for k in keys if t.get(k)]
 out += ["proxy.%s=%d" % (k, v) for k, v in p.items() if isinstance(v, int) and v and not k.startswith("bytes")]

@@ -772,7 +772,14 @@ static void test_data_v6_both_ways(void **state)
 	o = pop(h);
 	assert_int_equal(o->len, 144);
 	th_advance(h, 100);
-	/* Nothing acked yet: the first RTO has not fired within 100 ms of a 200 ms minimum. */
+	/*
+	 * Nothing acked yet: the first RTO has not fired within 100 ms of a
+	 * 200 ms minimum, but one tail loss probe went out (RFC 8985 7.3): no
+	 * new data, so the last segment's worth again, ending at SND.MAX.
+	 */
+	o = pop(h);
+	assert_int_equal(o->seq + o->len, p.ack + 3000);
+	assert_int_equal(th_stats(h)->tlp_probes, 1);
 	th_none(h);
 	th_free(h);
 }
@@ -2019,6 +2026,190 @@ static void test_retransmit_stops_at_snd_max(void **state)
 }
 
 /*
+ * RFC 3042 limited transmit: the first two duplicate ACKs each let one new
+ * segment out beyond cwnd, the third starts fast retransmit as before.
+ * Without it a window this small would wait for the RTO whenever fewer
+ * than three segments follow a loss.
+ */
+static void test_limited_transmit(void **state)
+{
+	struct tcp_params prm;
+	th_params(&prm);
+	prm.cc = TCP_CC_NEWRENO;
+	struct th *h = th_new(&prm, 1);
+	struct th_peer p = {.ts = true};
+	const uint32_t mss = 1448;
+	static uint8_t buf[14 * 1448];
+
+	(void)state;
+	th_passive_open(h, &p);
+	uint32_t base = p.ack;
+	assert_int_equal(tcp_send(h->w, p.c, buf, sizeof(buf)), (int)sizeof(buf));
+	for (unsigned i = 0; i < 10; i++) /* the initial window */
+		assert_int_equal(pop(h)->seq, base + i * mss);
+	th_none(h);
+	p.ack = base + mss;
+	th_peer_send(h, &p, F_ACK, NULL, 0); /* segment 0 arrived: cwnd grows, 2 segments go */
+	assert_int_equal(pop(h)->seq, base + 10 * mss);
+	assert_int_equal(pop(h)->seq, base + 11 * mss);
+	th_none(h);
+	/* Segment 1 was lost: each of the first two duplicates sends one new segment. */
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	struct th_out *o = pop(h);
+	assert_int_equal(o->seq, base + 12 * mss);
+	assert_int_equal(o->len, mss);
+	th_none(h);
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	assert_int_equal(pop(h)->seq, base + 13 * mss);
+	th_none(h);
+	assert_int_equal(th_stats(h)->limited_transmits, 2);
+	/* The third: fast retransmit of segment 1, cwnd untouched by the two above. */
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	o = pop(h);
+	assert_int_equal(o->seq, base + mss);
+	assert_int_equal(th_stats(h)->fast_retransmits, 1);
+	th_drain(h);
+	th_free(h);
+}
+
+/*
+ * RFC 6675 NextSeg() rule 4: the tail of the window was lost and no SACK
+ * above it will ever mark it lost. Once per recovery, with room in cwnd and
+ * nothing else to send, the segment holding the highest unSACKed octet is
+ * retransmitted (a "rescue"), instead of waiting for the RTO.
+ */
+static void test_sack_rescue_retransmission(void **state)
+{
+	struct tcp_params prm;
+	th_params(&prm);
+	prm.cc = TCP_CC_NEWRENO;
+	prm.tlp = false; /* recovery alone */
+	struct th *h = th_new(&prm, 1);
+	struct th_peer p = {.ts = true, .sack = true};
+	const uint32_t mss = 1448;
+	struct th_seg s;
+
+	(void)state;
+	th_passive_open(h, &p);
+	uint32_t b = p.ack;
+#define S(i) (b + (i) * mss)
+	send_and_pop(h, &p, 6, mss);
+	/* 0 lost, 1-3 arrive (SACKed), 4 and 5 lost: recovery, 0 resent, ssthresh = cwnd = 3 segments. */
+	th_peer_seg(&p, &s, F_ACK, NULL, 0);
+	s.nsack = 1;
+	s.sack[0][0] = S(1);
+	s.sack[0][1] = S(4);
+	th_in(h, &s);
+	assert_int_equal(pop(h)->seq, S(0));
+	th_none(h);
+	/* The retransmission arrives: a partial ACK, no SACK left, pipe = 2 segments (4 and 5). */
+	p.ack = S(4);
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	struct th_out *o = pop(h);
+	assert_int_equal(o->seq, S(5)); /* the rescue: the last segment */
+	assert_int_equal(o->len, mss);
+	th_none(h);
+	assert_int_equal(th_stats(h)->rescue_retransmits, 1);
+	/* One per recovery: HighACK (S4 then S5) is not above RescueRxt (S6). */
+	p.ack = S(5);
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	th_none(h);
+	assert_int_equal(th_stats(h)->rescue_retransmits, 1);
+	p.ack = S(6);
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	th_none(h);
+	struct tcp_conn_info ci;
+	tcp_conn_info(p.c, &ci);
+	assert_false(ci.in_recovery);
+#undef S
+	th_free(h);
+}
+
+/*
+ * RFC 8985 7: a tail loss. The last segment of a burst is lost (the one
+ * before it arrived, its ACK held by the peer's delayed ACK), so no
+ * duplicate ACK comes. 2 SRTT after the last ACK (floor 10 ms) a probe
+ * resends the last segment; its ACK echoes the probe's timestamp, so the
+ * probe repaired a loss and the window is reduced once. Without the probe
+ * the sender would sit idle until the 200 ms RTO.
+ */
+static void test_tail_loss_probe(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {.ts = true, .sack = true};
+	const uint32_t mss = 1448;
+	struct tcp_conn_info ci;
+
+	(void)state;
+	th_passive_open(h, &p);
+	uint32_t b = p.ack;
+	send_and_pop(h, &p, 5, mss);
+	th_advance(h, 5);
+	p.ack = b + 3 * mss; /* 0 to 2 acknowledged after 5 ms: SRTT 5 ms, PTO 10 ms */
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	th_none(h);
+	th_advance(h, 9);
+	th_none(h);
+	th_advance(h, 1);
+	struct th_out *o = pop(h);
+	assert_int_equal(o->seq, b + 4 * mss);
+	assert_int_equal(o->len, mss);
+	th_none(h);
+	th_peer_saw(&p, o);
+	assert_int_equal(th_stats(h)->tlp_probes, 1);
+	/* One probe outstanding at a time. */
+	th_advance(h, 30);
+	th_none(h);
+	tcp_conn_info(p.c, &ci);
+	uint32_t cwnd = ci.cwnd;
+	/* The probe's ACK covers everything and echoes the probe: the loss was real. */
+	p.ack = b + 5 * mss;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	th_none(h);
+	assert_int_equal(th_stats(h)->tlp_recoveries, 1);
+	assert_int_equal(th_stats(h)->rto_fires, 0);
+	tcp_conn_info(p.c, &ci);
+	assert_true(ci.cwnd < cwnd);
+	assert_int_equal(ci.cwnd, ci.ssthresh);
+	th_free(h);
+}
+
+/* The probe itself was superfluous: the ACK echoes the original's timestamp, the window stays. */
+static void test_tail_loss_probe_spurious(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {.ts = true, .sack = true};
+	const uint32_t mss = 1448;
+	struct tcp_conn_info ci;
+
+	(void)state;
+	th_passive_open(h, &p);
+	uint32_t b = p.ack;
+	th_advance(h, 1);
+	send_and_pop(h, &p, 4, mss);
+	uint32_t echo_original = p.ts_recent;
+	th_advance(h, 5);
+	p.ack = b + 2 * mss;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	th_advance(h, 10);
+	struct th_out *o = pop(h);
+	assert_int_equal(o->seq, b + 3 * mss);
+	tcp_conn_info(p.c, &ci);
+	uint32_t cwnd = ci.cwnd, ssthresh = ci.ssthresh;
+	/* The originals were only late: their ACK arrives, echoing a TSval older than the probe's. */
+	th_peer_saw(&p, o);
+	p.ts_recent = echo_original;
+	p.ack = b + 4 * mss;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	th_none(h);
+	tcp_conn_info(p.c, &ci);
+	assert_int_equal(ci.ssthresh, ssthresh);
+	assert_true(ci.cwnd >= cwnd);
+	assert_int_equal(th_stats(h)->tlp_recoveries, 0);
+	th_free(h);
+}
+
+/*
  * Chains whose segments have odd lengths, both ways: DPDK 22.11's chain
  * checksum drops carries there (see tcp_chain_sum()).
  */
@@ -2424,6 +2615,10 @@ int main(void)
 		cmocka_unit_test(test_rtt_estimation),
 		cmocka_unit_test(test_fast_retransmit_newreno),
 		cmocka_unit_test(test_sack_recovery_multiple_holes),
+		cmocka_unit_test(test_limited_transmit),
+		cmocka_unit_test(test_sack_rescue_retransmission),
+		cmocka_unit_test(test_tail_loss_probe),
+		cmocka_unit_test(test_tail_loss_probe_spurious),
 		cmocka_unit_test(test_zero_window_probe),
 		cmocka_unit_test(test_paws),
 		cmocka_unit_test(test_syncookie_roundtrip),
