@@ -69,6 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_OPS 256
 
 static struct rte_mempool *pool;
+static bool trace; /* FUZZ_TCP_TRACE=1: print what happens, to read a crash */
 static struct weft_snapshot *snap;
 static struct weft_ip peer_ip[2], local_ip[2]; /* [0] IPv4, [1] IPv6 */
 
@@ -151,6 +152,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
+	trace = getenv("FUZZ_TCP_TRACE") != NULL;
 	snprintf(args[N - 1], sizeof(args[0]), "weft_fuzz_tcp_%d", (int)getpid());
 	for (int i = 0; i < N; i++)
 		eal_argv[i] = args[i];
@@ -229,6 +231,8 @@ static void capture(struct weft_worker *w, uint16_t port, struct rte_mbuf *m, ui
 		memcpy(buf, p, plen);
 	rte_pktmbuf_free(m);
 	R.out_count++;
+	if (trace)
+		fprintf(stderr, "  out: %u bytes\n", plen);
 
 	const uint8_t *tcp = buf + iplen;
 	if (af == 4) {
@@ -317,6 +321,8 @@ static void on_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_event e
 	static uint8_t sink[65536];
 
 	(void)user;
+	if (trace)
+		fprintf(stderr, "  event %d on %p (%s)\n", (int)ev, (void *)c, tcp_state_name(tcp_conn_state(c)));
 	if (conn_slot(c) < 0) {
 		/* Only an accepted connection is news; an active open is tracked from tcp_connect(). */
 		if (ev != TCP_EV_ESTABLISHED) {
@@ -780,6 +786,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.time_wait_ms = 2000;
 	p.fin_wait2_ms = 3000;
 	p.max_retries = 4;
+	p.tlp = !(cfg2 & 0x80);
 	p.syn_retries = 2;
 	accept_tmpl = (struct tcp_accept){.sndbuf = p.sndbuf, .rcvbuf = p.rcvbuf};
 
@@ -820,6 +827,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (unsigned ops = 0; in_n > 0 && ops < MAX_OPS; ops++) {
 		uint8_t op = u8();
+		if (trace) {
+			fprintf(stderr, "op %u kind %u", ops, op & 7);
+			for (unsigned i = 0; i < R.n_conn; i++)
+				if (R.conn[i])
+					fprintf(stderr, " [%u %p %s]", i, (void *)R.conn[i],
+						tcp_state_name(tcp_conn_state(R.conn[i])));
+			fprintf(stderr, "\n");
+		}
 		switch (op & 7) {
 		case 0:
 		case 1:
