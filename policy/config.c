@@ -372,7 +372,7 @@ void weft_tcp_cfg_defaults(struct weft_tcp_cfg *t)
 	t->keepalive_ms = 0;
 	t->keepalive_interval_ms = 75000;
 	t->keepalive_probes = 9;
-	t->ooo_max_segments = 64;
+	t->ooo_max_segments = 0; /* a full window: see tcp_ooo_max_segs() */
 	t->ooo_max_bytes = 0;
 	t->challenge_acks_per_s = 1000;
 	t->ephemeral_port_min = 32768;
@@ -1942,7 +1942,7 @@ static int parse_tcp(struct ctx *c, const yaml_node_t *n, struct weft_tcp_cfg *t
 		[KEEPALIVE] = {0, 86400000},
 		[KEEPALIVE_INTVL] = {1000, 86400000},
 		[KEEPALIVE_PROBES] = {1, 1000},
-		[OOO_SEGS] = {1, 65536},
+		[OOO_SEGS] = {0, 65536},
 		[OOO_BYTES] = {0, TCP_BUF_MAX},
 		[CHALLENGE_ACKS] = {1, 1000000},
 		[EPH_MIN] = {1024, 65535},

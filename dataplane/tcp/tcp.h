@@ -159,7 +159,7 @@ struct tcp_params {
 	uint32_t keepalive_ms;   /* idle time before the first probe; 0 = off (RFC 1122 4.2.3.6): 0 */
 	uint32_t keepalive_intvl_ms; /* between probes: 75000 */
 	uint32_t keepalive_probes;   /* unanswered probes before reset: 9 */
-	uint32_t ooo_max_segs;   /* out-of-order queue bound, segments: 64 */
+	uint32_t ooo_max_segs;   /* out-of-order queue bound, segments; 0: a full window (see tcp_ooo_max_segs): 0 */
 	uint32_t ooo_max_bytes;  /* out-of-order queue bound, bytes: rcvbuf */
 	uint32_t challenge_ack_per_s; /* RFC 5961 7 rate limit, per worker: 1000 */
 	uint16_t ephemeral_lo;   /* source ports for tcp_connect (RFC 6056): 32768 */

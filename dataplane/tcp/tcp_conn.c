@@ -71,7 +71,7 @@ void tcp_params_default(struct tcp_params *p)
 	p->keepalive_ms = 0;
 	p->keepalive_intvl_ms = 75000;
 	p->keepalive_probes = 9;
-	p->ooo_max_segs = 64;
+	p->ooo_max_segs = 0; /* derived per connection: tcp_ooo_max_segs() */
 	p->ooo_max_bytes = 0; /* rcvbuf */
 	p->challenge_ack_per_s = 1000;
 	p->ephemeral_lo = 32768;
@@ -108,7 +108,7 @@ int tcp_stack_init(struct weft_worker *w, const struct tcp_params *p)
 	}
 	if (p->max_conns == 0 || p->max_conns > (1u << 24) || p->sndbuf == 0 || p->rcvbuf == 0 ||
 	    p->rto_min_ms == 0 || p->rto_min_ms > p->rto_max_ms || p->rto_initial_ms == 0 ||
-	    p->ephemeral_lo == 0 || p->ephemeral_lo > p->ephemeral_hi || p->ooo_max_segs == 0 || w->pool == NULL)
+	    p->ephemeral_lo == 0 || p->ephemeral_lo > p->ephemeral_hi || w->pool == NULL)
 		return -EINVAL;
 	/* Registration is idempotent: every worker gets the same offset. */
 	if (tcp_mb_offset < 0) {

@@ -843,7 +843,7 @@ static void ooo_insert(struct weft_worker *w, struct tcp_conn *c, uint32_t seq, 
 	struct tcp_stack *st = tcp_st(w);
 	struct rte_mbuf **pp = &c->ooo, *prev = NULL;
 
-	if (c->ooo_segs >= st->p.ooo_max_segs || c->ooo_bytes + len > st->p.ooo_max_bytes) {
+	if (c->ooo_segs >= tcp_ooo_max_segs(st, c) || c->ooo_bytes + len > st->p.ooo_max_bytes) {
 		TCP_STAT(st, ooo_drops, 1);
 		weft_drop(w, m, WEFT_DROP_TCP_OOO_FULL);
 		return;

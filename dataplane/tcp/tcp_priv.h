@@ -338,6 +338,17 @@ struct tcp_conn {
 
 const struct tcp_cc_ops *tcp_cc(const struct tcp_conn *c);
 
+/*
+ * Out-of-order queue bound in segments. Configured, or else derived: as
+ * many full-size segments as the byte bound (ooo_max_bytes, rcvbuf by
+ * default) holds, plus 16 for the short ones that end a write. A whole
+ * window of full segments fits (a 4 MiB buffer at 1448 bytes per segment
+ * is 2897 of them; a fixed 64 kept a third of a 256 KiB window), while a
+ * peer sending runts still cannot pin more mbufs than a full window of
+ * full segments would.
+ */
+static inline uint32_t tcp_ooo_max_segs(const struct tcp_stack *st, const struct tcp_conn *c);
+
 /* Bytes in flight outside SACK recovery: sent and not acknowledged. */
 static inline uint32_t tcp_flight(const struct tcp_conn *c)
 {
@@ -389,6 +400,15 @@ struct tcp_stack {
 };
 
 #define TCP_STAT(st, f, n) WEFT_CTR_ADD((st)->stats.f, (n))
+
+static inline uint32_t tcp_ooo_max_segs(const struct tcp_stack *st, const struct tcp_conn *c)
+{
+	if (st->p.ooo_max_segs)
+		return st->p.ooo_max_segs;
+	uint32_t bound = st->p.ooo_max_bytes < c->rcvbuf ? st->p.ooo_max_bytes : c->rcvbuf;
+	uint32_t seg = c->adv_mss > TCP_TS_OPT_LEN + 64 ? c->adv_mss - ((c->flags & CF_TS) ? TCP_TS_OPT_LEN : 0) : 64;
+	return (bound + seg - 1) / seg + 16;
+}
 
 static inline struct tcp_stack *tcp_st(const struct weft_worker *w)
 {

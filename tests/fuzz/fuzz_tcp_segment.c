@@ -387,7 +387,7 @@ static void check_conn(const struct tcp_stack *st, const struct tcp_conn *c)
 	CHECK(seq_le(c->snd_nxt, c->snd_max));
 	CHECK(c->sndq.bytes <= c->sndbuf);
 	CHECK(seq_le(c->sndq_seq, c->snd_una + 1)); /* the send queue starts at SND.UNA (SYN aside) */
-	CHECK(c->ooo_segs <= st->p.ooo_max_segs);
+	CHECK(c->ooo_segs <= tcp_ooo_max_segs(st, c));
 	CHECK(c->ooo_bytes <= st->p.ooo_max_bytes);
 	CHECK((c->ooo == NULL) == (c->ooo_segs == 0));
 	CHECK(c->sb_n <= TCP_SB_MAX && c->rsack_n <= TCP_RSACK_MAX);
@@ -778,7 +778,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.cc = (cfg & 0x40) ? TCP_CC_NEWRENO : TCP_CC_CUBIC;
 	p.rcvbuf = (cfg2 & 0x01) ? 4096 : 65536;
 	p.sndbuf = (cfg2 & 0x02) ? 4096 : 65536;
-	p.ooo_max_segs = (cfg2 & 0x04) ? 2 : 64;
+	p.ooo_max_segs = (cfg2 & 0x04) ? 2 : 0;
 	p.opt_ts = !(cfg2 & 0x08);
 	p.opt_sack = !(cfg2 & 0x10);
 	p.opt_wscale = !(cfg2 & 0x20);

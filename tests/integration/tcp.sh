@@ -132,8 +132,6 @@ admin:
 tcp:
   max_connections: 16384
   time_wait_ms: 2000        # the 1000-connection case leaves 1000 upstream tuples in TIME_WAIT
-  ooo_max_segments: 1024    # the default 64 is a third of a 256 KiB window: under loss most
-                            # out-of-order segments would be dropped and sent again
 clusters:
   - {name: blast, endpoints: [{address: 198.18.1.2, port: 5001}]}
   - {name: blast6, endpoints: [{address: "2001:db8:1::2", port: 5001}]}

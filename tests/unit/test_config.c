@@ -1048,7 +1048,7 @@ static void test_tcp_defaults(void **state)
 	assert_int_equal(t->keepalive_ms, 0);
 	assert_int_equal(t->keepalive_interval_ms, 75000);
 	assert_int_equal(t->keepalive_probes, 9);
-	assert_int_equal(t->ooo_max_segments, 64);
+	assert_int_equal(t->ooo_max_segments, 0);
 	assert_int_equal(t->ooo_max_bytes, 0);
 	assert_int_equal(t->challenge_acks_per_s, 1000);
 	assert_int_equal(t->ephemeral_port_min, 32768);

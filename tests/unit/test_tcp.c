@@ -726,6 +726,41 @@ static void test_out_of_order_bound(void **state)
 	th_free(h);
 }
 
+/*
+ * The default bound is derived from the buffer: a 256 KiB receive buffer
+ * holds 182 segments of 1448 bytes, so the queue takes that many plus 16
+ * (a fixed 64 dropped two thirds of a window lost behind one hole).
+ */
+static void test_out_of_order_bound_default(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {.sack = true, .ts = true, .ws = true, .wscale = 7};
+	static uint8_t buf[1448];
+	uint32_t base;
+
+	(void)state;
+	assert_int_equal(h->params.ooo_max_segs, 0);
+	th_passive_open(h, &p);
+	p.app->auto_read = true;
+	base = p.seq;
+	/* Segment 0 lost; 1 to 180 arrive and are all kept. */
+	for (unsigned i = 1; i <= 180; i++) {
+		p.seq = base + 1448 * i;
+		th_peer_send(h, &p, F_ACK, buf, sizeof(buf));
+		assert_int_equal(pop(h)->ack, base);
+	}
+	assert_int_equal(th_stats(h)->ooo_segs, 180);
+	assert_int_equal(th_stats(h)->ooo_drops, 0);
+	assert_int_equal(tcp_ooo_max_segs(tcp_st(h->w), p.c), (262144 + 1447) / 1448 + 16);
+	/* The hole fills: everything is delivered at once. */
+	p.seq = base;
+	th_peer_send(h, &p, F_ACK, buf, sizeof(buf));
+	assert_int_equal(pop(h)->ack, base + 181 * 1448);
+	assert_int_equal(p.app->rx_len, 181 * 1448);
+	th_drain(h);
+	th_free(h);
+}
+
 static void test_out_of_order_fin(void **state)
 {
 	struct th *h = th_new(NULL, 1);
@@ -2592,6 +2627,7 @@ int main(void)
 		cmocka_unit_test(test_out_of_order_reassembly),
 		cmocka_unit_test(test_out_of_order_overlap),
 		cmocka_unit_test(test_out_of_order_bound),
+		cmocka_unit_test(test_out_of_order_bound_default),
 		cmocka_unit_test(test_out_of_order_fin),
 		cmocka_unit_test(test_data_v6_both_ways),
 		cmocka_unit_test(test_active_close_time_wait),
