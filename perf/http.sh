@@ -95,7 +95,7 @@ eal:
   main_cpu: 0
   worker_cpus: [0]
   memory_mb: 1024
-  hugepages: $(weft_hugepages)
+  hugepages: $(weft_hugepages 1024)
   file_prefix: ${TOPO_ID}
   mbufs_per_worker: 131072
 ports:

@@ -66,7 +66,7 @@ done
 
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 
-HUGE=$(weft_hugepages)
+HUGE=$(weft_hugepages 768)
 topo_up 1
 
 # ---- upstreams ------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ eal:
   main_cpu: 0
   worker_cpus: [1]
   memory_mb: 256
-  hugepages: $(weft_hugepages)
+  hugepages: $(weft_hugepages 256)
   file_prefix: ${TOPO_ID}
   mbufs_per_worker: 4096
 ports:

@@ -82,7 +82,7 @@ eal:
   main_cpu: 0
   worker_cpus: [1]
   memory_mb: 512
-  hugepages: $(weft_hugepages)
+  hugepages: $(weft_hugepages 512)
   file_prefix: ${TOPO_ID}
 ports:
   - name: p0

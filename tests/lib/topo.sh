@@ -84,9 +84,11 @@ topo_down() {
 
 # Hugepages when enough are free, otherwise --no-huge with a small pool.
 weft_hugepages() {
-	local free
+	# weft_hugepages [MB]: "true" when MB (default 320) of 2 MiB pages are free now, else
+	# "false" (weftd then runs with --no-huge): a config must never ask for more than is free.
+	local mb=${1:-320} free
 	free=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
-	if [ "${free:-0}" -ge 160 ]; then echo true; else echo false; fi
+	if [ "${free:-0}" -ge $(((mb + 1) / 2)) ]; then echo true; else echo false; fi
 }
 
 # weft_start CONFIG LOG: run weftd in the weft namespace, wait for /ready.
