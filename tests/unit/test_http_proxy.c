@@ -1,0 +1,709 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The HTTP proxy state machine (dataplane/proxy/http_proxy.c) in one
+ * process, without a kernel or a NIC:
+ *
+ *   client stack --> proxy node (tcp_proxy + http_proxy) --> upstream stack
+ *
+ * Three of weft's TCP stacks are wired back to back through their output
+ * seam (tcp_set_output()), as in perf/bench_http.c. The client sends what a
+ * case scripts; the upstream answers each request head it reads with the
+ * next action of its script (a response, a reset, silence) and records the
+ * heads it saw. Time is virtual: every worker has hz = 1e9 and step_ms()
+ * moves now by a millisecond and runs the timers, so timeouts are reached
+ * without sleeping. Each case builds everything anew and, at its end, frees
+ * it and checks that every mbuf is back in the pool.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <rte_eal.h>
+#include <rte_ip.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "dataplane/l4/tcp_proxy.h"
+#include "dataplane/proxy/http_proxy.h"
+#include "dataplane/tcp/tcp.h"
+#include "dataplane/worker.h"
+#include "policy/config.h"
+#include "policy/httpcfg.h"
+#include "policy/l4cfg.h"
+#include "policy/netcfg.h"
+#include "policy/snapshot.h"
+
+enum { PROXY, CLIENT, SERVER, N_NODES }; /* the proxy is worker 0: its snapshot has one worker */
+
+#define HZ 1000000000ull
+#define POOL_SIZE 8191
+#define QSIZE 4096
+#define MAX_SRV 8
+#define MAX_REQ 16
+#define MAX_ACT 8
+#define RXCAP 65536
+
+struct pkt {
+	struct rte_mbuf *m;
+	uint16_t port;
+};
+
+struct node {
+	struct weft_worker w; /* first: the output seam finds the node from it */
+	struct weft_worker_counters ctr;
+	struct weft_snapshot *snap;
+	struct weft_config cfg;
+	struct pkt q[QSIZE];
+	uint32_t head, n;
+	int peer[2];
+	uint16_t peer_port[2];
+};
+
+/* A connection end of the client or the upstream: what it received. */
+struct end {
+	struct tcp_conn *c;
+	bool established, reset, closed;
+	char rx[RXCAP + 1];
+	size_t len, pos; /* pos: bytes already taken as whole messages */
+};
+
+enum act { ACT_RESPOND, ACT_RESET, ACT_SILENT };
+struct action {
+	enum act kind;
+	const char *resp;
+};
+
+static struct rte_mempool *pool;
+static struct node *nodes;
+static struct end client;
+static struct end srv[MAX_SRV];
+static unsigned n_srv;
+/* The upstream's view: every request head it read, and on which connection. */
+static char req_head[MAX_REQ][4096];
+static unsigned req_conn[MAX_REQ], n_req;
+static struct action script[MAX_ACT];
+static unsigned n_act, next_act;
+
+static const char OK_RESP[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Up: yes\r\n\r\nhello";
+static const char R503[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy";
+
+static const char YAML[] =
+	"ports:\n"
+	"  - {name: p0, driver: ring, addresses: [198.18.0.1/24]}\n"
+	"  - {name: p1, driver: ring, addresses: [198.18.1.1/24]}\n"
+	"clusters: [{name: b, endpoints: [{address: 198.18.1.2, port: 8080}]}]\n"
+	"route_configs:\n"
+	"  - name: main\n"
+	"    virtual_hosts:\n"
+	"      - name: t\n"
+	"        domains: [a.test]\n"
+	"        routes:\n"
+	"          - {match: {prefix: /noretry}, route: {cluster: b, retry_policy: {num_retries: 0}}}\n"
+	"          - {match: {prefix: /slow}, route: {cluster: b, timeout_ms: 300}}\n"
+	"          - {match: {prefix: /}, route: {cluster: b}}\n"
+	"listeners:\n"
+	"  - {name: h, kind: http, address: 198.18.0.1, port: 80, route_config: main,\n"
+	"     request_header_timeout_ms: 500}\n";
+
+/* ---- the wire ------------------------------------------------------------------------------ */
+
+static void wire_out(struct weft_worker *w, uint16_t port, struct rte_mbuf *m, uint8_t af)
+{
+	struct node *from = (struct node *)w, *to;
+
+	(void)af;
+	if (port >= 2 || from->peer[port] < 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	to = &nodes[from->peer[port]];
+	if (to->n == QSIZE) {
+		rte_pktmbuf_free(m);
+		fail_msg("wire queue full");
+		return;
+	}
+	struct pkt *p = &to->q[(to->head + to->n++) % QSIZE];
+	p->m = m;
+	p->port = from->peer_port[port];
+}
+
+static bool deliver_one(struct node *n)
+{
+	struct weft_ip src = {.af = 4}, dst = {.af = 4};
+
+	if (n->n == 0)
+		return false;
+	struct pkt p = n->q[n->head];
+	n->head = (n->head + 1) % QSIZE;
+	n->n--;
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(p.m, const struct rte_ipv4_hdr *);
+	uint16_t hl = (uint16_t)((ip->version_ihl & 0xf) * 4);
+	uint16_t tot = rte_be_to_cpu_16(ip->total_length);
+	src.v4 = ip->src_addr;
+	dst.v4 = ip->dst_addr;
+	rte_pktmbuf_adj(p.m, hl);
+	if (rte_pktmbuf_pkt_len(p.m) > (uint32_t)(tot - hl))
+		rte_pktmbuf_trim(p.m, (uint16_t)(rte_pktmbuf_pkt_len(p.m) - (tot - hl)));
+	p.m->ol_flags = 0;
+	p.m->port = p.port;
+	tcp_input(&n->w, p.port, p.m, &src, &dst);
+	return true;
+}
+
+/* Deliver until every queue is empty. */
+static void pump(void)
+{
+	for (int guard = 0; guard < 100000; guard++) {
+		bool any = false;
+		for (int i = 0; i < N_NODES; i++)
+			any |= deliver_one(&nodes[i]);
+		if (!any)
+			return;
+	}
+	fail_msg("the wire never went quiet");
+}
+
+static void step_ms(unsigned ms)
+{
+	for (unsigned k = 0; k < ms; k++) {
+		for (int i = 0; i < N_NODES; i++) {
+			nodes[i].w.now += HZ / 1000;
+			tcp_timers(&nodes[i].w);
+		}
+		tcp_proxy_timers(&nodes[PROXY].w); /* runs http_proxy_timers() too */
+		pump();
+	}
+}
+
+/* ---- the ends -------------------------------------------------------------------------------- */
+
+static void end_read(struct weft_worker *w, struct end *e)
+{
+	size_t n;
+
+	while (e->len < RXCAP && (n = tcp_recv_copy(w, e->c, e->rx + e->len, RXCAP - e->len)) > 0)
+		e->len += n;
+	e->rx[e->len] = '\0';
+}
+
+static void client_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_event ev, void *user)
+{
+	struct end *e = user;
+
+	(void)c;
+	switch (ev) {
+	case TCP_EV_ESTABLISHED: e->established = true; break;
+	case TCP_EV_READABLE: end_read(w, e); break;
+	case TCP_EV_PEER_CLOSED: e->closed = true; break;
+	case TCP_EV_RESET: e->reset = true; e->c = NULL; break;
+	case TCP_EV_CLOSED: e->closed = true; e->c = NULL; break;
+	default: break;
+	}
+}
+
+/* Content-Length of a head (0 when absent). */
+static size_t head_clen(const char *h, size_t hlen)
+{
+	for (size_t i = 0; i + 15 < hlen; i++)
+		if ((i == 0 || h[i - 1] == '\n') && strncasecmp(h + i, "content-length:", 15) == 0)
+			return (size_t)strtoul(h + i + 15, NULL, 10);
+	return 0;
+}
+
+static void server_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_event ev, void *user)
+{
+	struct end *e = user;
+
+	switch (ev) {
+	case TCP_EV_READABLE:
+		end_read(w, e);
+		for (;;) {
+			const char *h = e->rx + e->pos, *t = strstr(h, "\r\n\r\n");
+			if (t == NULL)
+				break;
+			size_t hlen = (size_t)(t - h) + 4, clen = head_clen(h, hlen);
+			if (e->len - e->pos < hlen + clen)
+				break;
+			if (n_req < MAX_REQ) {
+				snprintf(req_head[n_req], sizeof(req_head[0]), "%.*s", (int)hlen, h);
+				req_conn[n_req++] = (unsigned)(e - srv);
+			}
+			e->pos += hlen + clen;
+			struct action a = next_act < n_act ? script[next_act++] : (struct action){ACT_RESPOND, OK_RESP};
+			if (a.kind == ACT_RESPOND) {
+				(void)tcp_send(w, c, a.resp, strlen(a.resp));
+			} else if (a.kind == ACT_RESET) {
+				tcp_abort(w, c);
+				e->c = NULL;
+				e->reset = true;
+				return;
+			}
+		}
+		break;
+	case TCP_EV_PEER_CLOSED:
+		e->closed = true;
+		tcp_close(w, c);
+		e->c = NULL;
+		break;
+	case TCP_EV_RESET:
+	case TCP_EV_CLOSED:
+		e->closed = true;
+		e->c = NULL;
+		break;
+	default:
+		break;
+	}
+}
+
+static void server_accepted(struct weft_worker *w, struct tcp_conn *c, enum tcp_event ev, void *user)
+{
+	(void)user;
+	if (ev != TCP_EV_ESTABLISHED)
+		return;
+	if (n_srv == MAX_SRV) {
+		tcp_abort(w, c);
+		return;
+	}
+	struct end *e = &srv[n_srv++];
+	e->c = c;
+	e->established = true;
+	tcp_set_handler(c, server_event, e);
+}
+
+static int server_accept(struct weft_worker *w, const struct tcp_endpoints *ep, struct tcp_accept *out)
+{
+	(void)w;
+	if (ep->lport != 8080)
+		return -1;
+	out->fn = server_accepted;
+	out->user = NULL;
+	return 0;
+}
+
+/* ---- set-up and tear-down ---------------------------------------------------------------------- */
+
+static void node_init(int id, const char *yaml)
+{
+	struct node *n = &nodes[id];
+	char err[WEFT_CFG_ERR_LEN];
+	uint8_t macs[WEFT_CFG_MAX_PORTS][6] = {{0}};
+	struct tcp_params prm;
+
+	if (weft_config_parse(yaml, strlen(yaml), "test", &n->cfg, err, sizeof(err)) != 0)
+		fail_msg("node %d: %s", id, err);
+	for (unsigned i = 0; i < n->cfg.n_ports; i++) {
+		macs[i][0] = 0x02;
+		macs[i][5] = (uint8_t)(id * 2 + i + 1);
+	}
+	n->snap = aligned_alloc(64, (sizeof(*n->snap) + 63) & ~(size_t)63);
+	assert_non_null(n->snap);
+	memset(n->snap, 0, sizeof(*n->snap));
+	if (weft_net_compile(&n->cfg, (const uint8_t(*)[6])macs, &n->snap->net, err, sizeof(err)) != 0 ||
+	    weft_l4_compile(&n->cfg, &n->snap->l4, err, sizeof(err)) != 0 ||
+	    weft_http_compile(&n->cfg, NULL, 1, &n->snap->http, err, sizeof(err)) != 0)
+		fail_msg("node %d: %s", id, err);
+	n->snap->version = 1;
+	n->w.id = (unsigned)id;
+	n->w.lcore = rte_lcore_id();
+	n->w.n_workers = 1;
+	n->w.pool = pool;
+	n->w.ctr = &n->ctr;
+	n->w.hz = HZ;
+	n->w.now = 10 * HZ;
+	n->w.snap = n->snap;
+	n->w.n_ports = (uint16_t)n->cfg.n_ports;
+	tcp_params_default(&prm);
+	prm.max_conns = 256;
+	assert_int_equal(tcp_stack_init(&n->w, &prm), 0);
+	tcp_set_output(&n->w, wire_out);
+	n->peer[0] = n->peer[1] = -1;
+}
+
+static void link_nodes(int a, uint16_t pa, int b, uint16_t pb)
+{
+	nodes[a].peer[pa] = b;
+	nodes[a].peer_port[pa] = pb;
+	nodes[b].peer[pb] = a;
+	nodes[b].peer_port[pb] = pa;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	nodes = aligned_alloc(64, (sizeof(*nodes) * N_NODES + 63) & ~(size_t)63);
+	if (nodes == NULL)
+		return -1;
+	memset(nodes, 0, sizeof(*nodes) * N_NODES);
+	memset(&client, 0, sizeof(client));
+	memset(srv, 0, sizeof(srv));
+	n_srv = n_req = n_act = next_act = 0;
+	node_init(PROXY, YAML);
+	node_init(CLIENT, "ports:\n  - {name: p0, driver: ring, addresses: [198.18.0.2/24]}\n");
+	node_init(SERVER, "ports:\n  - {name: p0, driver: ring, addresses: [198.18.1.2/24]}\n");
+	link_nodes(CLIENT, 0, PROXY, 0);
+	link_nodes(PROXY, 1, SERVER, 0);
+	if (tcp_proxy_init(&nodes[PROXY].w, 64, 0, 0) != 0 || http_proxy_init(&nodes[PROXY].w, 64, 64) != 0)
+		return -1;
+	tcp_set_accept(&nodes[SERVER].w, server_accept);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	http_proxy_free(&nodes[PROXY].w);
+	tcp_proxy_free(&nodes[PROXY].w);
+	for (int i = 0; i < N_NODES; i++)
+		tcp_stack_free(&nodes[i].w);
+	for (int i = 0; i < N_NODES; i++) {
+		while (nodes[i].n > 0) {
+			rte_pktmbuf_free(nodes[i].q[nodes[i].head].m);
+			nodes[i].head = (nodes[i].head + 1) % QSIZE;
+			nodes[i].n--;
+		}
+		weft_http_snap_free(nodes[i].snap->http);
+		free(nodes[i].snap);
+	}
+	free(nodes);
+	nodes = NULL;
+	/* Every mbuf back: the stacks, the proxy and the wire leaked none. */
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+	return 0;
+}
+
+static int group_setup(void **state)
+{
+	static char args[][64] = {"test_http_proxy", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
+				  "--no-telemetry", "--log-level=*:error", "-l", "0", "--file-prefix", ""};
+	enum { N_ARGS = sizeof(args) / sizeof(args[0]) };
+	static char *eal[N_ARGS];
+
+	(void)state;
+	snprintf(args[N_ARGS - 1], sizeof(args[0]), "weft_test_hp_%d", (int)getpid());
+	for (int i = 0; i < N_ARGS; i++)
+		eal[i] = args[i];
+	if (rte_eal_init(N_ARGS, eal) < 0)
+		return -1;
+	pool = rte_pktmbuf_pool_create("hp_test", POOL_SIZE, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	return pool == NULL ? -1 : 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	rte_mempool_free(pool);
+	rte_eal_cleanup();
+	return 0;
+}
+
+/* ---- helpers of the cases ------------------------------------------------------------------------ */
+
+static void client_connect(void)
+{
+	struct weft_ip dst;
+	int err = 0;
+	struct tcp_accept opt = {.fn = client_event, .user = &client};
+
+	weft_ip_parse("198.18.0.1", &dst);
+	client.c = tcp_connect_ex(&nodes[CLIENT].w, &dst, 80, &opt, &err);
+	assert_non_null(client.c);
+	pump();
+	assert_true(client.established);
+}
+
+static void client_send(const char *s)
+{
+	assert_non_null(client.c);
+	assert_int_equal(tcp_send(&nodes[CLIENT].w, client.c, s, strlen(s)), (int)strlen(s));
+	pump();
+}
+
+struct resp {
+	unsigned status;
+	char head[4096];
+	char body[4096];
+};
+
+/* Take the next whole response the client holds; false when there is none (yet). */
+static bool client_take(struct resp *r)
+{
+	const char *h = client.rx + client.pos, *t = strstr(h, "\r\n\r\n");
+	if (t == NULL)
+		return false;
+	size_t hlen = (size_t)(t - h) + 4, clen = head_clen(h, hlen);
+	if (client.len - client.pos < hlen + clen)
+		return false;
+	memset(r, 0, sizeof(*r));
+	snprintf(r->head, sizeof(r->head), "%.*s", (int)hlen, h);
+	snprintf(r->body, sizeof(r->body), "%.*s", (int)clen, h + hlen);
+	r->status = (unsigned)strtoul(h + 9, NULL, 10);
+	client.pos += hlen + clen;
+	return true;
+}
+
+/* Run virtual time until a response is whole, up to max_ms. */
+static void client_wait(struct resp *r, unsigned max_ms)
+{
+	for (unsigned ms = 0; ms <= max_ms; ms++) {
+		if (client_take(r))
+			return;
+		step_ms(1);
+	}
+	fail_msg("no whole response within %u ms; client holds: %s", max_ms, client.rx + client.pos);
+}
+
+static bool has_line(const char *head, const char *line)
+{
+	const char *p = head;
+	size_t n = strlen(line);
+
+	while ((p = strstr(p, "\n")) != NULL) {
+		p++;
+		if (strncasecmp(p, line, n) == 0 && p[n] == '\r')
+			return true;
+	}
+	return false;
+}
+
+static bool has_field(const char *head, const char *name)
+{
+	const char *p = head;
+	size_t n = strlen(name);
+
+	while ((p = strstr(p, "\n")) != NULL) {
+		p++;
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':')
+			return true;
+	}
+	return false;
+}
+
+static uint64_t hp_stat(enum http_proxy_stat s)
+{
+	return http_proxy_stats(&nodes[PROXY].w)->stat[s];
+}
+
+static void add_act(enum act k, const char *resp)
+{
+	script[n_act++] = (struct action){k, resp};
+}
+
+/* Close the client and let every connection finish, so the case ends quiet. */
+static void finish(void)
+{
+	if (client.c != NULL)
+		tcp_close(&nodes[CLIENT].w, client.c);
+	step_ms(50);
+}
+
+/* ---- the cases ---------------------------------------------------------------------------------- */
+
+/* A GET goes through: answered, the upstream saw the attempt count, XFF, and no hop-by-hop field. */
+static void t_get_proxied(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	client_connect();
+	client_send("GET /x HTTP/1.1\r\nHost: a.test\r\nConnection: keep-alive, X-Private\r\n"
+		    "Keep-Alive: timeout=5\r\nX-Private: secret\r\nTE: trailers\r\nProxy-Connection: keep-alive\r\n"
+		    "X-Keep: 1\r\n\r\n");
+	client_wait(&r, 100);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "hello");
+	assert_true(has_line(r.head, "x-up: yes"));
+	assert_int_equal(n_req, 1);
+	const char *h = req_head[0];
+	assert_true(strncmp(h, "GET /x HTTP/1.1\r\n", 17) == 0);
+	assert_true(has_line(h, "x-weft-attempt-count: 1"));
+	assert_true(has_line(h, "x-forwarded-for: 198.18.0.2"));
+	assert_true(has_line(h, "x-keep: 1"));
+	assert_false(has_field(h, "keep-alive"));
+	assert_false(has_field(h, "x-private"));
+	assert_false(has_field(h, "te"));
+	assert_false(has_field(h, "proxy-connection"));
+	assert_false(has_line(h, "connection: keep-alive, X-Private"));
+	assert_int_equal(hp_stat(HTTP_PROXY_upstream_requests), 1);
+	assert_int_equal(hp_stat(HTTP_PROXY_responses_2xx), 1);
+	finish();
+}
+
+/* Two requests on one client connection use one upstream connection, the second from the pool. */
+static void t_keepalive_reuse(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	client_connect();
+	client_send("GET /one HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 100);
+	assert_int_equal(r.status, 200);
+	client_send("GET /two HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 100);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "hello");
+	assert_int_equal(n_req, 2);
+	assert_int_equal(n_srv, 1);
+	assert_int_equal(req_conn[0], req_conn[1]);
+	assert_true(has_line(req_head[1], "x-weft-attempt-count: 1"));
+	assert_int_equal(hp_stat(HTTP_PROXY_upstream_connects), 1);
+	assert_int_equal(hp_stat(HTTP_PROXY_pool_reuse), 1);
+	finish();
+}
+
+/* 503 then 200: the default retry_policy retries the gateway error; the client sees the 200. */
+static void t_retry_503(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	add_act(ACT_RESPOND, R503);
+	client_connect();
+	client_send("GET /r HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 1000);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "hello");
+	assert_int_equal(n_req, 2);
+	assert_true(has_line(req_head[0], "x-weft-attempt-count: 1"));
+	assert_true(has_line(req_head[1], "x-weft-attempt-count: 2"));
+	assert_int_equal(hp_stat(HTTP_PROXY_retries), 1);
+	assert_int_equal(hp_stat(HTTP_PROXY_retries_status), 1);
+	assert_int_equal(hp_stat(HTTP_PROXY_responses_discarded), 1);
+	finish();
+}
+
+/* The upstream resets before its head: a GET is retried (reset is in the default retry_on). */
+static void t_reset_retried(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	add_act(ACT_RESET, NULL);
+	client_connect();
+	client_send("GET /r HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 1000);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(n_req, 2);
+	assert_true(has_line(req_head[0], "x-weft-attempt-count: 1"));
+	assert_true(has_line(req_head[1], "x-weft-attempt-count: 2"));
+	assert_int_equal(hp_stat(HTTP_PROXY_retries_reset), 1);
+	finish();
+}
+
+/* The same reset on a route with num_retries: 0: 502 upstream_reset. */
+static void t_reset_no_retry_502(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	add_act(ACT_RESET, NULL);
+	client_connect();
+	client_send("GET /noretry HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 1000);
+	assert_int_equal(r.status, 502);
+	assert_true(has_line(r.head, "x-weft-reason: upstream_reset"));
+	assert_int_equal(n_req, 1);
+	assert_int_equal(hp_stat(HTTP_PROXY_retries), 0);
+	assert_int_equal(http_proxy_stats(&nodes[PROXY].w)->reason[HP_R_UPSTREAM_RESET], 1);
+	finish();
+}
+
+/* A POST that reached the upstream and got 503 is not sent again. */
+static void t_post_not_retried(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	add_act(ACT_RESPOND, R503);
+	client_connect();
+	client_send("POST /p HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\n\r\nabcde");
+	client_wait(&r, 1000);
+	assert_int_equal(r.status, 503);
+	assert_string_equal(r.body, "busy");
+	step_ms(500); /* longer than any backoff: no second attempt comes */
+	assert_int_equal(n_req, 1);
+	assert_int_equal(hp_stat(HTTP_PROXY_retries), 0);
+	assert_int_equal(hp_stat(HTTP_PROXY_upstream_attempts), 1);
+	finish();
+}
+
+/* A head not whole within request_header_timeout_ms (500) of its first byte: 408. */
+static void t_header_timeout_408(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	client_connect();
+	client_send("GET /x HTTP/1.1\r\nHost: a.te");
+	step_ms(400);
+	assert_false(client_take(&r));
+	client_send("st\r\nX-Slow: 1\r\n"); /* more bytes do not extend the deadline */
+	client_wait(&r, 200);
+	assert_int_equal(r.status, 408);
+	assert_true(has_line(r.head, "x-weft-reason: request_header_timeout"));
+	assert_int_equal(n_srv, 0);
+	assert_int_equal(hp_stat(HTTP_PROXY_request_header_timeouts), 1);
+	finish();
+}
+
+/* A malformed head: 400 with the parser's reason, nothing reaches the upstream. */
+static void t_malformed_400(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	client_connect();
+	client_send("GET /x HTTP/1.1\r\nHost: a.test\r\nX-Bad : 1\r\n\r\n");
+	client_wait(&r, 100);
+	assert_int_equal(r.status, 400);
+	assert_true(has_line(r.head, "x-weft-reason: ws_before_colon"));
+	assert_int_equal(http_proxy_stats(&nodes[PROXY].w)->request_error[H1_E_WS_BEFORE_COLON], 1);
+	step_ms(50);
+	assert_int_equal(n_srv, 0);
+	assert_int_equal(n_req, 0);
+	assert_int_equal(hp_stat(HTTP_PROXY_upstream_requests), 0);
+	finish();
+}
+
+/* The upstream never answers: the route's timeout_ms (300) gives 504 upstream_timeout. */
+static void t_route_timeout_504(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	add_act(ACT_SILENT, NULL);
+	client_connect();
+	client_send("GET /slow HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	step_ms(250);
+	assert_false(client_take(&r));
+	client_wait(&r, 200);
+	assert_int_equal(r.status, 504);
+	assert_true(has_line(r.head, "x-weft-reason: upstream_timeout"));
+	assert_int_equal(n_req, 1);
+	assert_int_equal(hp_stat(HTTP_PROXY_request_timeouts), 1);
+	finish();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(t_get_proxied, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_keepalive_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_retry_503, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_reset_retried, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_reset_no_retry_502, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_post_not_retried, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_header_timeout_408, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_malformed_400, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_route_timeout_504, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("http_proxy", tests, group_setup, group_teardown);
+}
