@@ -88,18 +88,23 @@ static struct end srv[MAX_SRV];
 static unsigned n_srv;
 /* The upstream's view: every request head it read, and on which connection. */
 static char req_head[MAX_REQ][4096];
+static char req_body[MAX_REQ][256];
 static unsigned req_conn[MAX_REQ], n_req;
 static struct action script[MAX_ACT];
 static unsigned n_act, next_act;
 
 static const char OK_RESP[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Up: yes\r\n\r\nhello";
 static const char R503[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy";
+static const char RA[] = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nAAA";
+static const char RB[] = "HTTP/1.1 201 Created\r\nContent-Length: 3\r\n\r\nBBB";
 
 static const char YAML[] =
 	"ports:\n"
 	"  - {name: p0, driver: ring, addresses: [198.18.0.1/24]}\n"
 	"  - {name: p1, driver: ring, addresses: [198.18.1.1/24]}\n"
-	"clusters: [{name: b, endpoints: [{address: 198.18.1.2, port: 8080}]}]\n"
+	"clusters:\n"
+	"  - {name: b, endpoints: [{address: 198.18.1.2, port: 8080}]}\n"
+	"  - {name: closed, endpoints: [{address: 198.18.1.2, port: 8081}]}\n"
 	"route_configs:\n"
 	"  - name: main\n"
 	"    virtual_hosts:\n"
@@ -107,6 +112,7 @@ static const char YAML[] =
 	"        domains: [a.test]\n"
 	"        routes:\n"
 	"          - {match: {prefix: /noretry}, route: {cluster: b, retry_policy: {num_retries: 0}}}\n"
+	"          - {match: {prefix: /refused}, route: {cluster: closed}}\n"
 	"          - {match: {prefix: /slow}, route: {cluster: b, timeout_ms: 300}}\n"
 	"          - {match: {prefix: /}, route: {cluster: b}}\n"
 	"listeners:\n"
@@ -234,6 +240,7 @@ static void server_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_eve
 				break;
 			if (n_req < MAX_REQ) {
 				snprintf(req_head[n_req], sizeof(req_head[0]), "%.*s", (int)hlen, h);
+				snprintf(req_body[n_req], sizeof(req_body[0]), "%.*s", (int)clen, h + hlen);
 				req_conn[n_req++] = (unsigned)(e - srv);
 			}
 			e->pos += hlen + clen;
@@ -628,6 +635,7 @@ static void t_post_not_retried(void **state)
 	client_wait(&r, 1000);
 	assert_int_equal(r.status, 503);
 	assert_string_equal(r.body, "busy");
+	assert_string_equal(req_body[0], "abcde");
 	step_ms(500); /* longer than any backoff: no second attempt comes */
 	assert_int_equal(n_req, 1);
 	assert_int_equal(hp_stat(HTTP_PROXY_retries), 0);
@@ -692,6 +700,70 @@ static void t_route_timeout_504(void **state)
 	finish();
 }
 
+/* Every attempt answered 503: after num_retries (2) the client gets the upstream's last 503. */
+static void t_retries_exhausted(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	add_act(ACT_RESPOND, R503);
+	add_act(ACT_RESPOND, R503);
+	add_act(ACT_RESPOND, R503);
+	client_connect();
+	client_send("GET /r HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 2000);
+	assert_int_equal(r.status, 503);
+	assert_string_equal(r.body, "busy");
+	step_ms(500);
+	assert_int_equal(n_req, 3);
+	assert_true(has_line(req_head[2], "x-weft-attempt-count: 3"));
+	assert_int_equal(hp_stat(HTTP_PROXY_retries), 2);
+	assert_int_equal(hp_stat(HTTP_PROXY_upstream_attempts), 3);
+	finish();
+}
+
+/*
+ * The endpoint refuses the connection: a POST that never reached it is tried
+ * again (connect-failure, twice by default), then 503 connect_refused.
+ */
+static void t_connect_refused_post(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	client_connect();
+	client_send("POST /refused HTTP/1.1\r\nHost: a.test\r\nContent-Length: 2\r\n\r\nhi");
+	client_wait(&r, 2000);
+	assert_int_equal(r.status, 503);
+	assert_true(has_line(r.head, "x-weft-reason: connect_refused"));
+	assert_int_equal(hp_stat(HTTP_PROXY_retries_connect_failure), 2);
+	assert_int_equal(http_proxy_stats(&nodes[PROXY].w)->reason[HP_R_CONNECT_REFUSED], 1);
+	assert_int_equal(n_srv, 0);
+	finish();
+}
+
+/* Two requests sent at once: both proxied, answered in request order. */
+static void t_pipelined_in_order(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	add_act(ACT_RESPOND, RA);
+	add_act(ACT_RESPOND, RB);
+	client_connect();
+	client_send("GET /a HTTP/1.1\r\nHost: a.test\r\n\r\nGET /b HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 200);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "AAA");
+	client_wait(&r, 200);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(r.body, "BBB");
+	assert_int_equal(n_req, 2);
+	assert_true(strncmp(req_head[0], "GET /a ", 7) == 0);
+	assert_true(strncmp(req_head[1], "GET /b ", 7) == 0);
+	finish();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -704,6 +776,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_header_timeout_408, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_malformed_400, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_route_timeout_504, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_retries_exhausted, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_connect_refused_post, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_pipelined_in_order, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("http_proxy", tests, group_setup, group_teardown);
 }
