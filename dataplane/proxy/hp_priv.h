@@ -157,6 +157,8 @@ struct hp_down {
 	bool proxied;             /* sent upstream (not answered locally) */
 	bool resp_timer;          /* the request is all sent: the response timeout runs */
 	bool req_done, reused, retried, resp_started, resp_head_done, resp_done, keep_down;
+	bool req_acked;           /* reused: the upstream acknowledged a byte of this request (it reached it) */
+	uint64_t reuse_acked;     /* reused: the connection's bytes acknowledged when this request took it */
 
 	/* The response. */
 	struct h1_parser rp;

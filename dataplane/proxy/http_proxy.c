@@ -866,6 +866,12 @@ static int attempt_connect(struct hp_worker *hw, struct hp_down *d)
 		held_drop(hw, d, HELD_PENDING); /* no longer waiting */
 		d->up->d = d;
 		d->reused = true;
+		d->req_acked = false;
+		if (d->up->c != NULL) {
+			struct tcp_conn_info ci;
+			tcp_conn_info(d->up->c, &ci);
+			d->reuse_acked = ci.bytes_out;
+		}
 		HP_ST_ADD(hw, pool_reuse, 1);
 		d->phase = HD_EXCHANGE;
 		timer_idle(hw, d, d->idle_ms);
@@ -1144,6 +1150,21 @@ static void on_request(struct hp_worker *hw, struct hp_down *d, int head_len)
 /* ---- the exchange ------------------------------------------------------------------------------ */
 
 /*
+ * Whether the request of a pooled connection (d->reused) reached the
+ * upstream: its TCP acknowledged bytes past those of the earlier exchanges.
+ * c: the connection, NULL once gone (what was seen before stays known).
+ */
+static bool req_reached(struct hp_down *d, const struct tcp_conn *c)
+{
+	if (!d->req_acked && c != NULL) {
+		struct tcp_conn_info ci;
+		tcp_conn_info(c, &ci);
+		d->req_acked = ci.bytes_out > d->reuse_acked;
+	}
+	return d->req_acked;
+}
+
+/*
  * The upstream is gone (reset, or closed before its response head). Before
  * a response head went to the client, the request may go again (the
  * route's retry policy; else once more on a new connection when a pooled
@@ -1153,9 +1174,11 @@ static void on_request(struct hp_worker *hw, struct hp_down *d, int head_len)
 static void upstream_failed(struct hp_worker *hw, struct hp_down *d, bool refused)
 {
 	bool connecting = d->phase == HD_CONNECT;
-	enum weft_retry_cause c = connecting			       ? WEFT_RETRY_CONNECT_FAILURE
-				  : d->reused && !d->resp_started ? WEFT_RETRY_REFUSED_STREAM
-								  : WEFT_RETRY_RESET;
+	/* refused-stream: a pooled connection that failed before acknowledging any of the request */
+	bool stale = d->reused && !d->resp_started && !req_reached(d, d->up != NULL ? d->up->c : NULL);
+	enum weft_retry_cause c = connecting ? WEFT_RETRY_CONNECT_FAILURE
+				  : stale    ? WEFT_RETRY_REFUSED_STREAM
+					     : WEFT_RETRY_RESET;
 
 	up_detach(hw, d, UP_END_ABORT);
 	if (!d->resp_head_done) {
@@ -1969,6 +1992,8 @@ void hp_up_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_event ev, v
 		break;
 	case TCP_EV_RESET:
 	case TCP_EV_CLOSED:
+		if (d->reused)
+			(void)req_reached(d, c); /* while c can still say what it acknowledged */
 		up->c = NULL;
 		if (up->state == UP_CONNECTING || !d->resp_head_done || !d->resp_done) {
 			bool refused = up->state == UP_CONNECTING;
