@@ -75,7 +75,7 @@ struct end {
 	size_t len, pos; /* pos: bytes already taken as whole messages */
 };
 
-enum act { ACT_RESPOND, ACT_RESET, ACT_SILENT };
+enum act { ACT_RESPOND, ACT_RESET, ACT_CLOSE, ACT_SILENT };
 struct action {
 	enum act kind;
 	const char *resp;
@@ -251,6 +251,12 @@ static void server_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_eve
 				tcp_abort(w, c);
 				e->c = NULL;
 				e->reset = true;
+				return;
+			} else if (a.kind == ACT_CLOSE) {
+				/* FIN without an answer; the FIN acknowledges the request */
+				tcp_close(w, c);
+				e->c = NULL;
+				e->closed = true;
 				return;
 			}
 		}
@@ -764,6 +770,61 @@ static void t_pipelined_in_order(void **state)
 	finish();
 }
 
+/*
+ * A POST over a pooled connection that the upstream read whole, acknowledged,
+ * and answered with a FIN and no response: it reached the upstream, so it
+ * must not be sent again (retry_policy: a non-idempotent request is retried
+ * only when it never reached the upstream); the client gets 502
+ * upstream_reset.
+ */
+static void t_pooled_post_closed_not_retried(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	add_act(ACT_RESPOND, OK_RESP);
+	add_act(ACT_CLOSE, NULL);
+	client_connect();
+	client_send("GET /one HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 100);
+	assert_int_equal(r.status, 200);
+	client_send("POST /p HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\n\r\nabcde");
+	client_wait(&r, 1000);
+	step_ms(500);
+	assert_int_equal(n_req, 2); /* the POST was read once, never again */
+	assert_string_equal(req_body[1], "abcde");
+	assert_int_equal(r.status, 502);
+	assert_true(has_line(r.head, "x-weft-reason: upstream_reset"));
+	assert_int_equal(hp_stat(HTTP_PROXY_retries), 0);
+	finish();
+}
+
+/*
+ * A GET over a pooled connection that the upstream resets without having
+ * acknowledged any of it (a stale keep-alive connection): refused-stream,
+ * sent again on a new connection, answered 200.
+ */
+static void t_pooled_stale_refused_stream(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	add_act(ACT_RESPOND, OK_RESP);
+	add_act(ACT_RESET, NULL);
+	client_connect();
+	client_send("GET /one HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 100);
+	assert_int_equal(r.status, 200);
+	client_send("GET /two HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 1000);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(n_req, 3);
+	assert_int_equal(n_srv, 2);
+	assert_true(has_line(req_head[2], "x-weft-attempt-count: 2"));
+	assert_int_equal(hp_stat(HTTP_PROXY_retries_refused_stream), 1);
+	finish();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -779,6 +840,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_retries_exhausted, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_connect_refused_post, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_pipelined_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_pooled_post_closed_not_retried, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_pooled_stale_refused_stream, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("http_proxy", tests, group_setup, group_teardown);
 }
