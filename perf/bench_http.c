@@ -48,7 +48,7 @@
 #include "policy/netcfg.h"
 #include "policy/snapshot.h"
 
-enum { CLIENT, PROXY, SERVER, N_NODES };
+enum { PROXY, CLIENT, SERVER, N_NODES }; /* the proxy is worker 0: its snapshot is compiled for one worker */
 
 #define QSIZE 65536
 #define MAX_CONNS 1024
