@@ -49,7 +49,8 @@ enum { PROXY, CLIENT, SERVER, N_NODES }; /* the proxy is worker 0: its snapshot 
 #define MAX_SRV 8
 #define MAX_REQ 16
 #define MAX_ACT 8
-#define RXCAP 65536
+#define RXCAP (1u << 20)
+#define BIG 300000
 
 struct pkt {
 	struct rte_mbuf *m;
@@ -73,9 +74,11 @@ struct end {
 	bool established, reset, closed;
 	char rx[RXCAP + 1];
 	size_t len, pos; /* pos: bytes already taken as whole messages */
+	const char *tx;  /* bytes still to send (the upstream's long answers) */
+	size_t tx_len;
 };
 
-enum act { ACT_RESPOND, ACT_RESET, ACT_CLOSE, ACT_SILENT };
+enum act { ACT_RESPOND, ACT_RESET, ACT_CLOSE, ACT_SILENT, ACT_BIG };
 struct action {
 	enum act kind;
 	const char *resp;
@@ -90,6 +93,9 @@ static unsigned n_srv;
 static char req_head[MAX_REQ][4096];
 static char req_body[MAX_REQ][256];
 static unsigned req_conn[MAX_REQ], n_req;
+static size_t req_blen[MAX_REQ];
+static char *big_resp; /* a 200 with a BIG-byte body of a pattern */
+static size_t big_resp_len;
 static struct action script[MAX_ACT];
 static unsigned n_act, next_act;
 
@@ -113,6 +119,7 @@ static const char YAML[] =
 	"        routes:\n"
 	"          - {match: {prefix: /noretry}, route: {cluster: b, retry_policy: {num_retries: 0}}}\n"
 	"          - {match: {prefix: /refused}, route: {cluster: closed}}\n"
+	"          - {match: {prefix: /pertry}, route: {cluster: b, retry_policy: {per_try_timeout_ms: 100}}}\n"
 	"          - {match: {prefix: /slow}, route: {cluster: b, timeout_ms: 300}}\n"
 	"          - {match: {prefix: /}, route: {cluster: b}}\n"
 	"listeners:\n"
@@ -224,6 +231,17 @@ static size_t head_clen(const char *h, size_t hlen)
 	return 0;
 }
 
+static void server_push(struct weft_worker *w, struct end *e)
+{
+	while (e->tx_len > 0 && e->c != NULL) {
+		int k = tcp_send(w, e->c, e->tx, e->tx_len);
+		if (k <= 0)
+			return; /* WRITABLE comes back */
+		e->tx += k;
+		e->tx_len -= (size_t)k;
+	}
+}
+
 static void server_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_event ev, void *user)
 {
 	struct end *e = user;
@@ -241,12 +259,20 @@ static void server_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_eve
 			if (n_req < MAX_REQ) {
 				snprintf(req_head[n_req], sizeof(req_head[0]), "%.*s", (int)hlen, h);
 				snprintf(req_body[n_req], sizeof(req_body[0]), "%.*s", (int)clen, h + hlen);
+				req_blen[n_req] = clen;
+				for (size_t i = 0; i < clen; i++)
+					if (h[hlen + i] != (char)('a' + i % 26))
+						req_blen[n_req] = 0; /* the body is not what the client sent */
 				req_conn[n_req++] = (unsigned)(e - srv);
 			}
 			e->pos += hlen + clen;
 			struct action a = next_act < n_act ? script[next_act++] : (struct action){ACT_RESPOND, OK_RESP};
 			if (a.kind == ACT_RESPOND) {
 				(void)tcp_send(w, c, a.resp, strlen(a.resp));
+			} else if (a.kind == ACT_BIG) {
+				e->tx = big_resp;
+				e->tx_len = big_resp_len;
+				server_push(w, e);
 			} else if (a.kind == ACT_RESET) {
 				tcp_abort(w, c);
 				e->c = NULL;
@@ -260,6 +286,9 @@ static void server_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_eve
 				return;
 			}
 		}
+		break;
+	case TCP_EV_WRITABLE:
+		server_push(w, e);
 		break;
 	case TCP_EV_PEER_CLOSED:
 		e->closed = true;
@@ -387,6 +416,8 @@ static int teardown(void **state)
 	}
 	free(nodes);
 	nodes = NULL;
+	free(big_resp);
+	big_resp = NULL;
 	/* Every mbuf back: the stacks, the proxy and the wire leaked none. */
 	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
 	return 0;
@@ -471,6 +502,23 @@ static void client_wait(struct resp *r, unsigned max_ms)
 		step_ms(1);
 	}
 	fail_msg("no whole response within %u ms; client holds: %s", max_ms, client.rx + client.pos);
+}
+
+/* Send all of s (len bytes), running time while the window is closed. */
+static void client_send_all(const char *s, size_t len)
+{
+	size_t off = 0;
+
+	for (unsigned ms = 0; off < len; ms++) {
+		assert_true(ms < 5000);
+		assert_non_null(client.c);
+		int k = tcp_send(&nodes[CLIENT].w, client.c, s + off, len - off);
+		if (k > 0)
+			off += (size_t)k;
+		pump();
+		if (k <= 0)
+			step_ms(1);
+	}
 }
 
 static bool has_line(const char *head, const char *line)
@@ -825,6 +873,81 @@ static void t_pooled_stale_refused_stream(void **state)
 	finish();
 }
 
+/* The first attempt gets no answer within per_try_timeout_ms (100): the second is answered. */
+static void t_per_try_timeout_retried(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	add_act(ACT_SILENT, NULL);
+	client_connect();
+	client_send("GET /pertry HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	step_ms(90);
+	assert_int_equal(n_req, 1);
+	client_wait(&r, 1000);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "hello");
+	assert_int_equal(n_req, 2);
+	assert_true(has_line(req_head[1], "x-weft-attempt-count: 2"));
+	assert_int_equal(hp_stat(HTTP_PROXY_per_try_timeouts), 1);
+	assert_int_equal(hp_stat(HTTP_PROXY_retries_per_try_timeout), 1);
+	finish();
+}
+
+/* Bodies larger than every buffer and window, both ways: streamed whole and intact. */
+static void t_large_bodies(void **state)
+{
+	struct resp r;
+	static char req[BIG + 256];
+
+	(void)state;
+	int hl = snprintf(req, sizeof(req), "POST /up HTTP/1.1\r\nHost: a.test\r\nContent-Length: %d\r\n\r\n", BIG);
+	for (int i = 0; i < BIG; i++)
+		req[hl + i] = (char)('a' + i % 26);
+	big_resp = malloc(BIG + 128);
+	assert_non_null(big_resp);
+	int rl = snprintf(big_resp, 128, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", BIG);
+	for (int i = 0; i < BIG; i++)
+		big_resp[rl + i] = (char)('A' + i % 26);
+	big_resp_len = (size_t)rl + BIG;
+	add_act(ACT_BIG, NULL);
+	client_connect();
+	client_send_all(req, (size_t)hl + BIG);
+	for (unsigned ms = 0; ms < 5000 && client.len < big_resp_len; ms++)
+		step_ms(1);
+	assert_int_equal(n_req, 1);
+	assert_int_equal(req_blen[0], BIG); /* the whole body, in order */
+	const char *t = strstr(client.rx, "\r\n\r\n");
+	assert_non_null(t);
+	size_t off = (size_t)(t + 4 - client.rx);
+	assert_int_equal(client.len - off, BIG);
+	for (size_t i = 0; i < BIG; i++)
+		if (client.rx[off + i] != (char)('A' + i % 26))
+			fail_msg("response byte %zu differs", i);
+	assert_true(client_take(&r));
+	assert_int_equal(r.status, 200);
+	finish();
+}
+
+/* The client resets while the upstream has not answered: the upstream connection is not pooled. */
+static void t_client_abort(void **state)
+{
+	(void)state;
+	add_act(ACT_SILENT, NULL);
+	client_connect();
+	client_send("GET /x HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	step_ms(10);
+	assert_int_equal(n_req, 1);
+	tcp_abort(&nodes[CLIENT].w, client.c);
+	client.c = NULL;
+	step_ms(50);
+	assert_int_equal(hp_stat(HTTP_PROXY_downstream_aborted), 1);
+	assert_int_equal(hp_stat(HTTP_PROXY_pool_returned), 0);
+	assert_int_equal(http_proxy_stats(&nodes[PROXY].w)->streams_active, 0);
+	assert_true(srv[0].closed); /* the upstream connection was closed or reset */
+	finish();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -842,6 +965,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_pipelined_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_pooled_post_closed_not_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_pooled_stale_refused_stream, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_per_try_timeout_retried, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_large_bodies, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_client_abort, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("http_proxy", tests, group_setup, group_teardown);
 }
