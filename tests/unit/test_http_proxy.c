@@ -948,6 +948,52 @@ static void t_client_abort(void **state)
 	finish();
 }
 
+/* A PUT (idempotent) whose body came after its head: 503, then sent again whole, answered 200. */
+static void t_put_body_replayed(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	add_act(ACT_RESPOND, R503);
+	client_connect();
+	client_send("PUT /r HTTP/1.1\r\nHost: a.test\r\nContent-Length: 10\r\n\r\n");
+	step_ms(5);
+	client_send("abcdefghij");
+	client_wait(&r, 1000);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(n_req, 2);
+	assert_int_equal(req_blen[0], 10);
+	assert_int_equal(req_blen[1], 10);
+	assert_string_equal(req_body[1], "abcdefghij");
+	assert_true(has_line(req_head[1], "x-weft-attempt-count: 2"));
+	assert_true(has_line(req_head[1], "content-length: 10"));
+	finish();
+}
+
+/* An upstream answer with Connection: close is not pooled: the next request opens a new connection. */
+static void t_upstream_close_not_pooled(void **state)
+{
+	struct resp r;
+	static const char closing[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+
+	(void)state;
+	add_act(ACT_RESPOND, closing);
+	client_connect();
+	client_send("GET /one HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 100);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "ok");
+	assert_false(has_field(r.head, "connection")); /* hop-by-hop: the client's connection stays open */
+	client_send("GET /two HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 100);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(n_srv, 2);
+	assert_int_equal(req_conn[1], 1);
+	assert_int_equal(hp_stat(HTTP_PROXY_pool_reuse), 0);
+	assert_int_equal(hp_stat(HTTP_PROXY_upstream_connects), 2);
+	finish();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -968,6 +1014,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_per_try_timeout_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_large_bodies, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_client_abort, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_put_body_replayed, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_upstream_close_not_pooled, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("http_proxy", tests, group_setup, group_teardown);
 }
