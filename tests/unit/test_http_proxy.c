@@ -994,6 +994,52 @@ static void t_upstream_close_not_pooled(void **state)
 	finish();
 }
 
+/* An HTTP/1.0 client gets a chunked response decoded, delimited by the close. */
+static void t_http10_dechunked(void **state)
+{
+	static const char chunked[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+				      "5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n";
+
+	(void)state;
+	add_act(ACT_RESPOND, chunked);
+	client_connect();
+	client_send("GET /x HTTP/1.0\r\nHost: a.test\r\n\r\n");
+	for (unsigned ms = 0; ms < 200 && !client.closed; ms++)
+		step_ms(1);
+	assert_true(client.closed);
+	const char *t = strstr(client.rx, "\r\n\r\n");
+	assert_non_null(t);
+	assert_true(strncmp(client.rx + 9, "200", 3) == 0);
+	assert_false(has_field(client.rx, "transfer-encoding"));
+	assert_string_equal(t + 4, "helloabc");
+	finish();
+}
+
+/* A HEAD is answered with the head alone, and the connection goes on with the next request. */
+static void t_head_then_get(void **state)
+{
+	struct resp r;
+	static const char head_resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n";
+
+	(void)state;
+	add_act(ACT_RESPOND, head_resp);
+	client_connect();
+	client_send("HEAD /x HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	step_ms(20);
+	const char *t = strstr(client.rx, "\r\n\r\n");
+	assert_non_null(t);
+	assert_true(has_line(client.rx, "content-length: 100"));
+	assert_int_equal(client.len, (size_t)(t + 4 - client.rx)); /* no body */
+	client.pos = client.len;
+	client_send("GET /y HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 100);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "hello");
+	assert_int_equal(n_req, 2);
+	assert_int_equal(hp_stat(HTTP_PROXY_pool_reuse), 1);
+	finish();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1016,6 +1062,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_client_abort, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_put_body_replayed, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_upstream_close_not_pooled, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_http10_dechunked, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_head_then_get, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("http_proxy", tests, group_setup, group_teardown);
 }
