@@ -1040,6 +1040,51 @@ static void t_head_then_get(void **state)
 	finish();
 }
 
+/*
+ * request_header_timeout_ms runs from a head's first byte: a keep-alive
+ * connection quiet longer than it between two requests is not answered 408,
+ * and the second head gets its own 500 ms.
+ */
+static void t_header_timeout_per_request(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	client_connect();
+	client_send("GET /one HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 100);
+	assert_int_equal(r.status, 200);
+	step_ms(1200);
+	assert_false(client_take(&r));
+	client_send("GET /two HTTP/1.1\r\nHost: a.");
+	step_ms(300);
+	client_send("test\r\n\r\n");
+	client_wait(&r, 100);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(n_req, 2);
+	assert_int_equal(hp_stat(HTTP_PROXY_request_header_timeouts), 0);
+	finish();
+}
+
+/* Expect: 100-continue: the client is told to go on, its body reaches the upstream. */
+static void t_expect_continue(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	client_connect();
+	client_send("POST /p HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+	step_ms(20);
+	assert_true(client_take(&r));
+	assert_int_equal(r.status, 100);
+	client_send("abcde");
+	client_wait(&r, 200);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(n_req, 1);
+	assert_string_equal(req_body[0], "abcde");
+	finish();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1064,6 +1109,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_upstream_close_not_pooled, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_http10_dechunked, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_head_then_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_header_timeout_per_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_expect_continue, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("http_proxy", tests, group_setup, group_teardown);
 }
