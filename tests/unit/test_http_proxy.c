@@ -1085,6 +1085,45 @@ static void t_expect_continue(void **state)
 	finish();
 }
 
+/* A chunked 503 is read to its end and dropped; the retry's 200 is what the client gets. */
+static void t_chunked_503_discarded(void **state)
+{
+	struct resp r;
+	static const char c503[] = "HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\n\r\n"
+				   "4\r\nbusy\r\n0\r\n\r\n";
+
+	(void)state;
+	add_act(ACT_RESPOND, c503);
+	client_connect();
+	client_send("GET /r HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 1000);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "hello");
+	assert_int_equal(n_req, 2);
+	assert_int_equal(hp_stat(HTTP_PROXY_responses_discarded), 1);
+	step_ms(20);
+	assert_int_equal(client.len, client.pos); /* nothing of the 503 reached the client */
+	finish();
+}
+
+/* The route timeout (300 ms) spans every attempt: a 503, then silence, gives 504 by 300 ms. */
+static void t_route_timeout_spans_retries(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	add_act(ACT_RESPOND, R503);
+	add_act(ACT_SILENT, NULL);
+	client_connect();
+	client_send("GET /slow HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 310);
+	assert_int_equal(r.status, 504);
+	assert_true(has_line(r.head, "x-weft-reason: upstream_timeout"));
+	assert_int_equal(n_req, 2);
+	assert_int_equal(hp_stat(HTTP_PROXY_request_timeouts), 1);
+	finish();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1111,6 +1150,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_head_then_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_header_timeout_per_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_expect_continue, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_chunked_503_discarded, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_route_timeout_spans_retries, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("http_proxy", tests, group_setup, group_teardown);
 }
