@@ -45,7 +45,7 @@ void weft_cluster_resilience_defaults(struct weft_cluster_cfg *cl)
 		.max_retries = 0,
 		.budget_enabled = true,
 		.budget_percent = 20,
-		.min_retry_concurrency = 3,
+		.min_retry_concurrency = 10, /* not Envoy's 3: docs/architecture.md, "No retry storm by default" */
 	};
 	cl->outlier = (struct weft_outlier_cfg){
 		.enabled = true,

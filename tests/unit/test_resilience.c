@@ -98,7 +98,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->breakers.max_retries, 0);
 	assert_true(c->breakers.budget_enabled);
 	assert_int_equal(c->breakers.budget_percent, 20);
-	assert_int_equal(c->breakers.min_retry_concurrency, 3);
+	assert_int_equal(c->breakers.min_retry_concurrency, 10);
 	assert_true(c->outlier.enabled);
 	assert_int_equal(c->outlier.consecutive_5xx, 5);
 	assert_int_equal(c->outlier.consecutive_gateway_failure, 5);
@@ -464,10 +464,15 @@ static void test_breakers(void **state)
 	weft_cluster_rt_free(rt);
 }
 
+static void min3(struct weft_cluster_cfg *cl)
+{
+	cl->breakers.min_retry_concurrency = 3;
+}
+
 static void test_budget(void **state)
 {
 	(void)state;
-	struct weft_cluster_rt *rt = make_rt(2, 2, NULL, NULL); /* 20%, min 3 */
+	struct weft_cluster_rt *rt = make_rt(2, 2, NULL, min3); /* 20%, min 3 */
 	struct weft_rt_cluster_stats st;
 
 	/* 10 requests in flight: 20% is 2, the minimum concurrency 3 wins. */
@@ -505,6 +510,27 @@ static void test_budget(void **state)
 	rt->brk.max_retries = 0;
 	for (int i = 0; i < 500; i++)
 		assert_int_equal(weft_retry_budget_acquire(rt, 1), 0);
+	weft_cluster_rt_free(rt);
+
+	/*
+	 * The default floor: 10 retries in flight whatever the load (a few
+	 * requests in flight that all time out on one endpoint must all be
+	 * retried); above 50 requests in flight the 20% governs as before.
+	 */
+	rt = make_rt(2, 2, NULL, NULL);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(weft_breaker_acquire(rt, (unsigned)i % 2, WEFT_BRK_REQUESTS), 0);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(weft_retry_budget_acquire(rt, (unsigned)i % 2), 0);
+	assert_int_equal(weft_retry_budget_acquire(rt, 0), -1);
+	for (int i = 5; i < 60; i++)
+		assert_int_equal(weft_breaker_acquire(rt, (unsigned)i % 2, WEFT_BRK_REQUESTS), 0);
+	assert_int_equal(weft_retry_budget_acquire(rt, 1), 0);  /* 20% of 60: 12 */
+	assert_int_equal(weft_retry_budget_acquire(rt, 0), 0);
+	assert_int_equal(weft_retry_budget_acquire(rt, 1), -1);
+	weft_cluster_rt_stats(rt, &st);
+	assert_int_equal(st.active[WEFT_BRK_RETRIES], 12);
+	assert_int_equal(st.budget_overflow, 2);
 	weft_cluster_rt_free(rt);
 }
 
