@@ -111,6 +111,7 @@ static const char YAML[] =
 	"clusters:\n"
 	"  - {name: b, endpoints: [{address: 198.18.1.2, port: 8080}]}\n"
 	"  - {name: closed, endpoints: [{address: 198.18.1.2, port: 8081}]}\n"
+	"  - {name: dark, endpoints: [{address: 198.18.1.9, port: 8080}]}\n"
 	"route_configs:\n"
 	"  - name: main\n"
 	"    virtual_hosts:\n"
@@ -118,6 +119,7 @@ static const char YAML[] =
 	"        domains: [a.test]\n"
 	"        routes:\n"
 	"          - {match: {prefix: /noretry}, route: {cluster: b, retry_policy: {num_retries: 0}}}\n"
+	"          - {match: {prefix: /dark}, route: {cluster: dark, timeout_ms: 60000}}\n"
 	"          - {match: {prefix: /refused}, route: {cluster: closed}}\n"
 	"          - {match: {prefix: /pertry}, route: {cluster: b, retry_policy: {per_try_timeout_ms: 100}}}\n"
 	"          - {match: {prefix: /slow}, route: {cluster: b, timeout_ms: 300}}\n"
@@ -134,6 +136,12 @@ static void wire_out(struct weft_worker *w, uint16_t port, struct rte_mbuf *m, u
 
 	(void)af;
 	if (port >= 2 || from->peer[port] < 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	/* 198.18.1.9 is nobody: what is sent to it is lost (the connect-timeout case) */
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	if (ip->dst_addr == rte_cpu_to_be_32(RTE_IPV4(198, 18, 1, 9))) {
 		rte_pktmbuf_free(m);
 		return;
 	}
@@ -1124,6 +1132,44 @@ static void t_route_timeout_spans_retries(void **state)
 	finish();
 }
 
+/* An upstream response the parser refuses (Content-Length twice): 502 bad_response, counted. */
+static void t_bad_response_502(void **state)
+{
+	struct resp r;
+	static const char bad[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello";
+
+	(void)state;
+	add_act(ACT_RESPOND, bad);
+	add_act(ACT_RESPOND, bad);
+	add_act(ACT_RESPOND, bad);
+	client_connect();
+	client_send("GET /noretry HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 1000);
+	assert_int_equal(r.status, 502);
+	assert_true(has_line(r.head, "x-weft-reason: bad_response"));
+	assert_int_equal(http_proxy_stats(&nodes[PROXY].w)->response_error[H1_E_CL_REPEATED], 1);
+	assert_int_equal(n_req, 1);
+	finish();
+}
+
+/* An endpoint that never answers the SYN: connect_timeout_ms (1000) per try, retried, then 503. */
+static void t_connect_timeout_503(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	client_connect();
+	client_send("GET /dark HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	step_ms(900);
+	if (client_take(&r))
+		fail_msg("answered after 900 ms: %u %s", r.status, r.head);
+	client_wait(&r, 5000);
+	assert_int_equal(r.status, 503);
+	assert_true(has_line(r.head, "x-weft-reason: connect_timeout"));
+	assert_int_equal(hp_stat(HTTP_PROXY_retries_connect_failure), 2);
+	finish();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1152,6 +1198,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_expect_continue, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_chunked_503_discarded, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_route_timeout_spans_retries, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_bad_response_502, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_connect_timeout_503, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("http_proxy", tests, group_setup, group_teardown);
 }
