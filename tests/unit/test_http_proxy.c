@@ -86,7 +86,7 @@ struct action {
 
 static struct rte_mempool *pool;
 static struct node *nodes;
-static struct end client;
+static struct end client, client2;
 static struct end srv[MAX_SRV];
 static unsigned n_srv;
 /* The upstream's view: every request head it read, and on which connection. */
@@ -111,6 +111,7 @@ static const char YAML[] =
 	"clusters:\n"
 	"  - {name: b, endpoints: [{address: 198.18.1.2, port: 8080}]}\n"
 	"  - {name: closed, endpoints: [{address: 198.18.1.2, port: 8081}]}\n"
+	"  - {name: tiny, circuit_breakers: {max_requests: 1}, endpoints: [{address: 198.18.1.2, port: 8080}]}\n"
 	"  - {name: dark, endpoints: [{address: 198.18.1.9, port: 8080}]}\n"
 	"route_configs:\n"
 	"  - name: main\n"
@@ -119,6 +120,7 @@ static const char YAML[] =
 	"        domains: [a.test]\n"
 	"        routes:\n"
 	"          - {match: {prefix: /noretry}, route: {cluster: b, retry_policy: {num_retries: 0}}}\n"
+	"          - {match: {prefix: /tiny}, route: {cluster: tiny, timeout_ms: 60000}}\n"
 	"          - {match: {prefix: /dark}, route: {cluster: dark, timeout_ms: 60000}}\n"
 	"          - {match: {prefix: /refused}, route: {cluster: closed}}\n"
 	"          - {match: {prefix: /pertry}, route: {cluster: b, retry_policy: {per_try_timeout_ms: 100}}}\n"
@@ -393,6 +395,7 @@ static int setup(void **state)
 		return -1;
 	memset(nodes, 0, sizeof(*nodes) * N_NODES);
 	memset(&client, 0, sizeof(client));
+	memset(&client2, 0, sizeof(client2));
 	memset(srv, 0, sizeof(srv));
 	n_srv = n_req = n_act = next_act = 0;
 	node_init(PROXY, YAML);
@@ -458,17 +461,22 @@ static int group_teardown(void **state)
 
 /* ---- helpers of the cases ------------------------------------------------------------------------ */
 
-static void client_connect(void)
+static void end_connect(struct end *e)
 {
 	struct weft_ip dst;
 	int err = 0;
-	struct tcp_accept opt = {.fn = client_event, .user = &client};
+	struct tcp_accept opt = {.fn = client_event, .user = e};
 
 	weft_ip_parse("198.18.0.1", &dst);
-	client.c = tcp_connect_ex(&nodes[CLIENT].w, &dst, 80, &opt, &err);
-	assert_non_null(client.c);
+	e->c = tcp_connect_ex(&nodes[CLIENT].w, &dst, 80, &opt, &err);
+	assert_non_null(e->c);
 	pump();
-	assert_true(client.established);
+	assert_true(e->established);
+}
+
+static void client_connect(void)
+{
+	end_connect(&client);
 }
 
 static void client_send(const char *s)
@@ -485,20 +493,25 @@ struct resp {
 };
 
 /* Take the next whole response the client holds; false when there is none (yet). */
-static bool client_take(struct resp *r)
+static bool end_take(struct end *e, struct resp *r)
 {
-	const char *h = client.rx + client.pos, *t = strstr(h, "\r\n\r\n");
+	const char *h = e->rx + e->pos, *t = strstr(h, "\r\n\r\n");
 	if (t == NULL)
 		return false;
 	size_t hlen = (size_t)(t - h) + 4, clen = head_clen(h, hlen);
-	if (client.len - client.pos < hlen + clen)
+	if (e->len - e->pos < hlen + clen)
 		return false;
 	memset(r, 0, sizeof(*r));
 	snprintf(r->head, sizeof(r->head), "%.*s", (int)hlen, h);
 	snprintf(r->body, sizeof(r->body), "%.*s", (int)clen, h + hlen);
 	r->status = (unsigned)strtoul(h + 9, NULL, 10);
-	client.pos += hlen + clen;
+	e->pos += hlen + clen;
 	return true;
+}
+
+static bool client_take(struct resp *r)
+{
+	return end_take(&client, r);
 }
 
 /* Run virtual time until a response is whole, up to max_ms. */
@@ -1170,6 +1183,32 @@ static void t_connect_timeout_503(void **state)
 	finish();
 }
 
+/* max_requests: 1 and one request in flight: a second one is answered 503 at once, saying which. */
+static void t_breaker_overflow(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	add_act(ACT_SILENT, NULL);
+	client_connect();
+	end_connect(&client2);
+	client_send("GET /tiny HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	step_ms(5);
+	assert_int_equal(n_req, 1);
+	assert_int_equal(tcp_send(&nodes[CLIENT].w, client2.c, "GET /tiny HTTP/1.1\r\nHost: a.test\r\n\r\n", 36), 36);
+	step_ms(5);
+	assert_true(end_take(&client2, &r));
+	assert_int_equal(r.status, 503);
+	assert_true(has_line(r.head, "x-weft-reason: overflow_max_requests"));
+	assert_true(has_field(r.head, "x-weft-overflow"));
+	assert_int_equal(hp_stat(HTTP_PROXY_breaker_overflows), 1);
+	assert_int_equal(n_req, 1);
+	assert_false(client_take(&r));
+	tcp_close(&nodes[CLIENT].w, client2.c);
+	client2.c = NULL;
+	finish();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1200,6 +1239,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_route_timeout_spans_retries, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_bad_response_502, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_connect_timeout_503, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_breaker_overflow, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("http_proxy", tests, group_setup, group_teardown);
 }
