@@ -1209,6 +1209,59 @@ static void t_breaker_overflow(void **state)
 	finish();
 }
 
+/* A retried request with the next one pipelined behind it: the replay carries its own body only. */
+static void t_pipelined_retry(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	add_act(ACT_RESPOND, R503);
+	add_act(ACT_RESPOND, RA);
+	add_act(ACT_RESPOND, RB);
+	client_connect();
+	client_send("PUT /a HTTP/1.1\r\nHost: a.test\r\nContent-Length: 3\r\n\r\nabc"
+		    "GET /b HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 1000);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "AAA");
+	client_wait(&r, 1000);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(r.body, "BBB");
+	assert_int_equal(n_req, 3);
+	assert_true(strncmp(req_head[0], "PUT /a ", 7) == 0);
+	assert_true(strncmp(req_head[1], "PUT /a ", 7) == 0);
+	assert_true(strncmp(req_head[2], "GET /b ", 7) == 0);
+	assert_string_equal(req_body[0], "abc");
+	assert_string_equal(req_body[1], "abc");
+	assert_true(has_line(req_head[1], "x-weft-attempt-count: 2"));
+	assert_true(has_line(req_head[2], "x-weft-attempt-count: 1"));
+	finish();
+}
+
+/* A PUT body over max_body_bytes (65536) is not kept: its 503 goes to the client, not retried. */
+static void t_large_put_not_replayable(void **state)
+{
+	struct resp r;
+	static char req[70000 + 256];
+
+	(void)state;
+	int hl = snprintf(req, sizeof(req), "PUT /big HTTP/1.1\r\nHost: a.test\r\nContent-Length: 70000\r\n\r\n");
+	for (int i = 0; i < 70000; i++)
+		req[hl + i] = (char)('a' + i % 26);
+	add_act(ACT_RESPOND, R503);
+	client_connect();
+	client_send_all(req, (size_t)hl + 70000);
+	client_wait(&r, 2000);
+	assert_int_equal(r.status, 503);
+	assert_string_equal(r.body, "busy");
+	step_ms(500);
+	assert_int_equal(n_req, 1);
+	assert_int_equal(req_blen[0], 70000);
+	assert_int_equal(hp_stat(HTTP_PROXY_retries), 0);
+	assert_int_equal(hp_stat(HTTP_PROXY_retries_not_replayable), 1);
+	finish();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1240,6 +1293,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_bad_response_502, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_connect_timeout_503, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_breaker_overflow, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_pipelined_retry, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_large_put_not_replayable, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("http_proxy", tests, group_setup, group_teardown);
 }
