@@ -109,7 +109,7 @@ static const char YAML[] =
 	"  - {name: p0, driver: ring, addresses: [198.18.0.1/24]}\n"
 	"  - {name: p1, driver: ring, addresses: [198.18.1.1/24]}\n"
 	"clusters:\n"
-	"  - {name: b, endpoints: [{address: 198.18.1.2, port: 8080}]}\n"
+	"  - {name: b, idle_timeout_ms: 2000, endpoints: [{address: 198.18.1.2, port: 8080}]}\n"
 	"  - {name: closed, endpoints: [{address: 198.18.1.2, port: 8081}]}\n"
 	"  - {name: tiny, circuit_breakers: {max_requests: 1}, endpoints: [{address: 198.18.1.2, port: 8080}]}\n"
 	"  - {name: dark, endpoints: [{address: 198.18.1.9, port: 8080}]}\n"
@@ -1262,6 +1262,52 @@ static void t_large_put_not_replayable(void **state)
 	finish();
 }
 
+/* A pooled connection idle past the cluster's idle_timeout_ms (2000) is closed; the next request opens another. */
+static void t_pool_idle_timeout(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	client_connect();
+	client_send("GET /one HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 100);
+	assert_int_equal(r.status, 200);
+	step_ms(1500);
+	assert_int_equal(hp_stat(HTTP_PROXY_pool_closed_idle), 0);
+	step_ms(700);
+	assert_int_equal(hp_stat(HTTP_PROXY_pool_closed_idle), 1);
+	assert_true(srv[0].closed);
+	client_send("GET /two HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 100);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(n_srv, 2);
+	assert_int_equal(hp_stat(HTTP_PROXY_pool_reuse), 0);
+	finish();
+}
+
+/* The upstream closes a pooled connection while it is idle: it leaves the pool, the next request is not hurt. */
+static void t_pool_closed_by_upstream(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	client_connect();
+	client_send("GET /one HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 100);
+	assert_int_equal(r.status, 200);
+	assert_non_null(srv[0].c);
+	tcp_close(&nodes[SERVER].w, srv[0].c);
+	srv[0].c = NULL;
+	step_ms(10);
+	assert_int_equal(hp_stat(HTTP_PROXY_pool_closed_by_upstream), 1);
+	client_send("GET /two HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_wait(&r, 100);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(n_srv, 2);
+	assert_int_equal(hp_stat(HTTP_PROXY_retries), 0);
+	finish();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1295,6 +1341,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_breaker_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_pipelined_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_large_put_not_replayable, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_pool_idle_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_pool_closed_by_upstream, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("http_proxy", tests, group_setup, group_teardown);
 }
