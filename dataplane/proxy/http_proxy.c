@@ -1314,83 +1314,98 @@ static int pump_request(struct hp_worker *hw, struct hp_down *d)
 		if (d->req_remaining == 0 && d->held_req == NULL)
 			d->req_done = true;
 		return 0;
-	case H1_BODY_CHUNKED:
-		for (;;) {
-			struct hp_buf *b = out_room(hw, &d->ou, HP_IN_CAP / 4);
-			const char *in;
-			size_t len;
-			bool from_rb = d->consumed < d->rb->len;
-			if (b == NULL)
-				break;
-			if (from_rb) {
-				in = d->rb->data + d->consumed;
-				len = d->rb->len - d->consumed;
-			} else {
-				if (d->replay) {
-					/* Raw chunked bytes kept in rb (after the head) up to replay_max, decoded from there. */
-					size_t lim = (size_t)d->head_len + d->replay_max;
-					if (d->rb->len < lim) {
-						size_t got = tcp_recv_copy(w, d->c, d->rb->data + d->rb->len, lim - d->rb->len);
-						if (got == 0)
-							break;
-						d->rb->len += (uint32_t)got;
-						continue;
-					}
-					d->replay = false; /* longer than what is kept: not sent again */
-				}
-				size_t ready = tcp_rx_ready(d->c);
-				if (ready == 0)
+	case H1_BODY_CHUNKED: {
+		bool full;
+		int fr;
+		do {
+			full = false;
+			for (;;) {
+				struct hp_buf *b = out_room(hw, &d->ou, HP_IN_CAP / 4);
+				const char *in;
+				size_t len;
+				bool from_rb = d->consumed < d->rb->len;
+				if (b == NULL) {
+					full = true;
 					break;
-				/* Room for the re-encoding (it grows by a chunk line at most) and for what
-				 * follows the body, which goes back into rb. */
-				size_t room = HP_BUF_SIZE - b->len - 64;
-				size_t rb_room = HP_BUF_SIZE - d->head_len;
-				len = ready;
-				if (len > HP_IN_CAP)
-					len = HP_IN_CAP;
-				if (len > room)
-					len = room;
-				if (len > rb_room)
-					len = rb_room;
-				len = tcp_recv_copy(w, d->c, hw->in, len);
-				in = hw->in;
-			}
-			size_t olen = 0;
-			long used = h1_chunked_reencode(&d->req_ch, in, len, b->data + b->len, HP_BUF_SIZE - b->len, &olen);
-			if (used < 0) {
-				WEFT_CTR_ADD(hw->st.request_error[d->req_ch.err], 1);
-				if (!d->resp_head_done) {
-					local_reply(hw, d, (unsigned)h1_err_status((enum h1_err)d->req_ch.err),
-						    h1_err_name((enum h1_err)d->req_ch.err), NULL, 0, NULL, 0, NULL, true);
-					request_end(hw, d);
-				} else {
-					HP_ST_ADD(hw, downstream_aborted, 1);
-					down_abort(hw, d);
 				}
+				if (from_rb) {
+					in = d->rb->data + d->consumed;
+					len = d->rb->len - d->consumed;
+				} else {
+					if (d->replay) {
+						/* Raw chunked bytes kept in rb (after the head) up to replay_max, decoded from there. */
+						size_t lim = (size_t)d->head_len + d->replay_max;
+						if (d->rb->len < lim) {
+							size_t got = tcp_recv_copy(w, d->c, d->rb->data + d->rb->len, lim - d->rb->len);
+							if (got == 0)
+								break;
+							d->rb->len += (uint32_t)got;
+							continue;
+						}
+						d->replay = false; /* longer than what is kept: not sent again */
+					}
+					size_t ready = tcp_rx_ready(d->c);
+					if (ready == 0)
+						break;
+					/* Room for the re-encoding (it grows by a chunk line at most) and for what
+					 * follows the body, which goes back into rb. */
+					size_t room = HP_BUF_SIZE - b->len - 64;
+					size_t rb_room = HP_BUF_SIZE - d->head_len;
+					len = ready;
+					if (len > HP_IN_CAP)
+						len = HP_IN_CAP;
+					if (len > room)
+						len = room;
+					if (len > rb_room)
+						len = rb_room;
+					len = tcp_recv_copy(w, d->c, hw->in, len);
+					in = hw->in;
+				}
+				size_t olen = 0;
+				long used = h1_chunked_reencode(&d->req_ch, in, len, b->data + b->len, HP_BUF_SIZE - b->len, &olen);
+				if (used < 0) {
+					WEFT_CTR_ADD(hw->st.request_error[d->req_ch.err], 1);
+					if (!d->resp_head_done) {
+						local_reply(hw, d, (unsigned)h1_err_status((enum h1_err)d->req_ch.err),
+							    h1_err_name((enum h1_err)d->req_ch.err), NULL, 0, NULL, 0, NULL, true);
+						request_end(hw, d);
+					} else {
+						HP_ST_ADD(hw, downstream_aborted, 1);
+						down_abort(hw, d);
+					}
+					return -1;
+				}
+				b->len += (uint32_t)olen;
+				HP_ST_ADD(hw, bytes_to_upstream, olen);
+				if (from_rb) {
+					d->consumed += (uint32_t)used;
+				} else if ((size_t)used < len) {
+					/* Not taken (the body ended, or no room): it stays ours, in rb, in order. */
+					d->rb->len = d->consumed = d->head_len;
+					memcpy(d->rb->data + d->rb->len, in + used, len - (size_t)used);
+					d->rb->len += (uint32_t)(len - (size_t)used);
+				}
+				if (h1_chunked_done(&d->req_ch)) {
+					d->req_done = true;
+					break;
+				}
+				if ((size_t)used < len && olen == 0)
+					break; /* no room to make progress */
+			}
+			fr = out_flush(hw, &d->ou, uc);
+			if (fr < 0) {
+				upstream_failed(hw, d, false);
 				return -1;
 			}
-			b->len += (uint32_t)olen;
-			HP_ST_ADD(hw, bytes_to_upstream, olen);
-			if (from_rb) {
-				d->consumed += (uint32_t)used;
-			} else if ((size_t)used < len) {
-				/* Not taken (the body ended, or no room): it stays ours, in rb, in order. */
-				d->rb->len = d->consumed = d->head_len;
-				memcpy(d->rb->data + d->rb->len, in + used, len - (size_t)used);
-				d->rb->len += (uint32_t)(len - (size_t)used);
-			}
-			if (h1_chunked_done(&d->req_ch)) {
-				d->req_done = true;
-				break;
-			}
-			if ((size_t)used < len && olen == 0)
-				break; /* no room to make progress */
-		}
-		if (out_flush(hw, &d->ou, uc) < 0) {
-			upstream_failed(hw, d, false);
-			return -1;
-		}
+			/*
+			 * The output filled up and all of it went: go on. Nothing else would
+			 * call again, since no WRITABLE follows a send that took everything
+			 * and the other side's bytes are already here (its window stays shut).
+			 * Only when the buffer has room again (a kept head may fill it).
+			 */
+		} while (full && fr == 0 && !d->req_done && out_room(hw, &d->ou, HP_IN_CAP / 4) != NULL);
 		return 0;
+	}
 	default:
 		d->req_done = true;
 		return 0;
@@ -1634,85 +1649,100 @@ static int pump_response(struct hp_worker *hw, struct hp_down *d)
 			d->resp_done = true; /* delimited by the upstream's close */
 		break;
 	}
-	case H1_BODY_CHUNKED:
-		for (;;) {
-			struct hp_buf *b = out_room(hw, &d->od, HP_IN_CAP / 4);
-			const char *in;
-			size_t len;
-			bool from_sb = sb != NULL && d->rconsumed < sb->len;
-			if (b == NULL)
-				break;
-			if (from_sb) {
-				in = sb->data + d->rconsumed;
-				len = sb->len - d->rconsumed;
-			} else {
-				size_t ready = uc != NULL ? tcp_rx_ready(uc) : 0;
-				if (ready == 0)
+	case H1_BODY_CHUNKED: {
+		bool full;
+		int fr;
+		do {
+			full = false;
+			for (;;) {
+				struct hp_buf *b = out_room(hw, &d->od, HP_IN_CAP / 4);
+				const char *in;
+				size_t len;
+				bool from_sb = sb != NULL && d->rconsumed < sb->len;
+				if (b == NULL) {
+					full = true;
 					break;
-				size_t room = HP_BUF_SIZE - b->len - 64;
-				len = ready < HP_IN_CAP ? ready : HP_IN_CAP;
-				if (len > room)
-					len = room;
-				len = tcp_recv_copy(w, uc, hw->in, len);
-				in = hw->in;
-			}
-			size_t olen = 0;
-			long used;
-			if (d->resp_dechunk) {
-				/* Decoded in place; the data spans are copied out plain (they fit: data <= input). */
-				struct h1_str spans[16];
-				unsigned ns = 0;
-				size_t cap = HP_BUF_SIZE - b->len;
-				used = h1_chunked_decode(&d->resp_ch, in, len < cap ? len : cap, spans, 16, &ns);
-				for (unsigned k = 0; used >= 0 && k < ns; k++) {
-					memcpy(b->data + b->len + olen, spans[k].ptr, spans[k].len);
-					olen += spans[k].len;
 				}
-			} else {
-				used = h1_chunked_reencode(&d->resp_ch, in, len, b->data + b->len, HP_BUF_SIZE - b->len, &olen);
+				if (from_sb) {
+					in = sb->data + d->rconsumed;
+					len = sb->len - d->rconsumed;
+				} else {
+					size_t ready = uc != NULL ? tcp_rx_ready(uc) : 0;
+					if (ready == 0)
+						break;
+					size_t room = HP_BUF_SIZE - b->len - 64;
+					len = ready < HP_IN_CAP ? ready : HP_IN_CAP;
+					if (len > room)
+						len = room;
+					len = tcp_recv_copy(w, uc, hw->in, len);
+					in = hw->in;
+				}
+				size_t olen = 0;
+				long used;
+				if (d->resp_dechunk) {
+					/* Decoded in place; the data spans are copied out plain (they fit: data <= input). */
+					struct h1_str spans[16];
+					unsigned ns = 0;
+					size_t cap = HP_BUF_SIZE - b->len;
+					used = h1_chunked_decode(&d->resp_ch, in, len < cap ? len : cap, spans, 16, &ns);
+					for (unsigned k = 0; used >= 0 && k < ns; k++) {
+						memcpy(b->data + b->len + olen, spans[k].ptr, spans[k].len);
+						olen += spans[k].len;
+					}
+				} else {
+					used = h1_chunked_reencode(&d->resp_ch, in, len, b->data + b->len, HP_BUF_SIZE - b->len, &olen);
+				}
+				if (used < 0) {
+					WEFT_CTR_ADD(hw->st.response_error[d->resp_ch.err], 1);
+					HP_ST_ADD(hw, upstream_aborted, 1);
+					down_abort(hw, d);
+					return -1;
+				}
+				b->len += (uint32_t)olen;
+				HP_ST_ADD(hw, bytes_to_downstream, olen);
+				if (from_sb) {
+					d->rconsumed += (uint32_t)used;
+				} else if ((size_t)used < len) {
+					if (h1_chunked_done(&d->resp_ch)) {
+						d->resp_extra = true; /* bytes past the response: the connection is not reused */
+					} else {
+						/* No room: keep the rest in sb, which is free once the head is sent. */
+						if (sb == NULL) {
+							sb = d->sb = hp_buf_get(hw);
+							if (sb == NULL) {
+								down_abort(hw, d);
+								return -1;
+							}
+						}
+						sb->len = d->rconsumed = 0;
+						memcpy(sb->data, in + used, len - (size_t)used);
+						sb->len = (uint32_t)(len - (size_t)used);
+					}
+				}
+				if (h1_chunked_done(&d->resp_ch)) {
+					if (from_sb && d->rconsumed < sb->len)
+						d->resp_extra = true;
+					d->resp_done = true;
+					break;
+				}
+				if ((size_t)used < len && olen == 0)
+					break;
 			}
-			if (used < 0) {
-				WEFT_CTR_ADD(hw->st.response_error[d->resp_ch.err], 1);
-				HP_ST_ADD(hw, upstream_aborted, 1);
+			fr = out_flush(hw, &d->od, d->c);
+			if (fr < 0) {
+				HP_ST_ADD(hw, downstream_aborted, 1);
 				down_abort(hw, d);
 				return -1;
 			}
-			b->len += (uint32_t)olen;
-			HP_ST_ADD(hw, bytes_to_downstream, olen);
-			if (from_sb) {
-				d->rconsumed += (uint32_t)used;
-			} else if ((size_t)used < len) {
-				if (h1_chunked_done(&d->resp_ch)) {
-					d->resp_extra = true; /* bytes past the response: the connection is not reused */
-				} else {
-					/* No room: keep the rest in sb, which is free once the head is sent. */
-					if (sb == NULL) {
-						sb = d->sb = hp_buf_get(hw);
-						if (sb == NULL) {
-							down_abort(hw, d);
-							return -1;
-						}
-					}
-					sb->len = d->rconsumed = 0;
-					memcpy(sb->data, in + used, len - (size_t)used);
-					sb->len = (uint32_t)(len - (size_t)used);
-				}
-			}
-			if (h1_chunked_done(&d->resp_ch)) {
-				if (from_sb && d->rconsumed < sb->len)
-					d->resp_extra = true;
-				d->resp_done = true;
-				break;
-			}
-			if ((size_t)used < len && olen == 0)
-				break;
-		}
-		if (out_flush(hw, &d->od, d->c) < 0) {
-			HP_ST_ADD(hw, downstream_aborted, 1);
-			down_abort(hw, d);
-			return -1;
-		}
+			/*
+			 * The output filled up and all of it went: go on. Nothing else would
+			 * call again, since no WRITABLE follows a send that took everything
+			 * and the other side's bytes are already here (its window stays shut).
+			 * Only when the buffer has room again (a kept head may fill it).
+			 */
+		} while (full && fr == 0 && !d->resp_done && out_room(hw, &d->od, HP_IN_CAP / 4) != NULL);
 		break;
+	}
 	default:
 		d->resp_done = true;
 		break;
