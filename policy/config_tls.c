@@ -126,6 +126,24 @@ static int get_alpn(ctx_t *c, struct weft_tls_cfg *t, const yaml_node_t *n, cons
 	return str_add(c, t, n, path, buf, out);
 }
 
+/* versions: "tls12+" (TLS 1.2 and 1.3) or "tls13". */
+static int get_versions(ctx_t *c, const yaml_node_t *n, const char *path, uint8_t *out)
+{
+	char p[PATH_LEN], sh[72];
+	const char *s;
+
+	weft_cfgy_path_key(p, path, "versions");
+	if ((s = weft_cfgy_scalar(c, n, p, "tls12+ or tls13")) == NULL)
+		return -1;
+	if (strcmp(s, "tls12+") == 0)
+		*out = WEFT_TLS_V12_PLUS;
+	else if (strcmp(s, "tls13") == 0)
+		*out = WEFT_TLS_V13;
+	else
+		return fail(c, line_of(n), p, "unknown versions \"%s\" (expected tls12+ or tls13)", weft_cfgy_show(s, sh));
+	return 0;
+}
+
 static int get_names(ctx_t *c, struct weft_tls_cfg *t, const yaml_node_t *n, const char *path, bool wild,
 		     weft_cfg_str *out, unsigned *count, bool spiffe_ok)
 {
@@ -325,18 +343,8 @@ int weft_cfgt_listener(struct weft_cfg_ctx *c, const char *lpath, const yaml_nod
 		if (str_add(c, t, n, path, "http/1.1", &b->alpn) != 0)
 			return -1;
 	}
-	if (f[VERSIONS].val != NULL) {
-		weft_cfgy_path_key(p, path, "versions");
-		if ((s = weft_cfgy_scalar(c, f[VERSIONS].val, p, "tls12+ or tls13")) == NULL)
-			return -1;
-		if (strcmp(s, "tls12+") == 0)
-			b->versions = WEFT_TLS_V12_PLUS;
-		else if (strcmp(s, "tls13") == 0)
-			b->versions = WEFT_TLS_V13;
-		else
-			return fail(c, line_of(f[VERSIONS].val), p, "unknown versions \"%s\" (expected tls12+ or tls13)",
-				    weft_cfgy_show(s, sh));
-	}
+	if (f[VERSIONS].val != NULL && get_versions(c, f[VERSIONS].val, path, &b->versions) != 0)
+		return -1;
 	if (f[TICKETS].val != NULL) {
 		weft_cfgy_path_key(p, path, "session_tickets");
 		if (weft_cfgy_bool(c, f[TICKETS].val, p, &b->session_tickets) != 0)
@@ -368,8 +376,7 @@ int weft_cfgt_cluster(struct weft_cfg_ctx *c, const char *cpath, const yaml_node
 			[ALPN] = {"alpn"},      [VERSIONS] = {"versions"}};
 	struct weft_tls_cfg *t = &cfg->tls;
 	struct weft_tls_block_cfg *b;
-	char path[PATH_LEN], p[PATH_LEN], sh[72];
-	const char *s;
+	char path[PATH_LEN], p[PATH_LEN];
 
 	weft_cfgy_path_key(path, cpath, "tls");
 	if (is_null(n) || n->type != YAML_MAPPING_NODE)
@@ -420,18 +427,8 @@ int weft_cfgt_cluster(struct weft_cfg_ctx *c, const char *cpath, const yaml_node
 		if (get_alpn(c, t, f[ALPN].val, p, &b->alpn) != 0)
 			return -1;
 	}
-	if (f[VERSIONS].val != NULL) {
-		weft_cfgy_path_key(p, path, "versions");
-		if ((s = weft_cfgy_scalar(c, f[VERSIONS].val, p, "tls12+ or tls13")) == NULL)
-			return -1;
-		if (strcmp(s, "tls12+") == 0)
-			b->versions = WEFT_TLS_V12_PLUS;
-		else if (strcmp(s, "tls13") == 0)
-			b->versions = WEFT_TLS_V13;
-		else
-			return fail(c, line_of(f[VERSIONS].val), p, "unknown versions \"%s\" (expected tls12+ or tls13)",
-				    weft_cfgy_show(s, sh));
-	}
+	if (f[VERSIONS].val != NULL && get_versions(c, f[VERSIONS].val, path, &b->versions) != 0)
+		return -1;
 	t->n_blocks++;
 	cl->tls = t->n_blocks;
 	return 0;
