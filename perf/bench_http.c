@@ -6,7 +6,7 @@
  *   client stack --> proxy node --> server stack
  *
  * Three TCP stacks are connected back to back through their output seam
- * (tcp_set_output()), as in bench_tcp. The client keeps --conns keep-alive
+ * (tcp_set_output(); tests/lib/stack3_harness.c, as in bench_tcp). The client keeps --conns keep-alive
  * connections busy, each sending a small GET as soon as the previous
  * response is in (closed loop); the server answers every request with a
  * fixed 6-byte response. Only the proxy node's cycles are counted: its TCP
@@ -32,52 +32,21 @@
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
-#include <rte_ip.h>
-#include <rte_lcore.h>
-#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
-#include "dataplane/l4/tcp_proxy.h"
-#include "dataplane/proxy/http_proxy.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
-#include "policy/config.h"
-#include "policy/httpcfg.h"
-#include "policy/l4cfg.h"
-#include "policy/netcfg.h"
-#include "policy/snapshot.h"
+#include "tests/lib/stack3_harness.h"
 
-enum { PROXY, CLIENT, SERVER, N_NODES }; /* the proxy is worker 0: its snapshot is compiled for one worker */
+enum { PROXY = STACK3_PROXY, CLIENT = STACK3_CLIENT, SERVER = STACK3_SERVER, N_NODES = STACK3_N };
 
-#define QSIZE 65536
 #define MAX_CONNS 1024
 
 static const char request[] = "GET /bench HTTP/1.1\r\nHost: bench.test\r\nUser-Agent: bench_http\r\n"
 			      "Accept: */*\r\n\r\n";
 static const char response[] = "HTTP/1.1 200 OK\r\nServer: bench\r\nContent-Length: 6\r\n"
 			       "Content-Type: text/plain\r\n\r\nhello\n";
-
-struct pkt {
-	struct rte_mbuf *m;
-	uint16_t port;
-};
-
-struct queue {
-	struct pkt p[QSIZE];
-	uint32_t head, n;
-};
-
-struct node {
-	struct weft_worker w;
-	struct weft_worker_counters ctr;
-	struct weft_snapshot *snap;
-	struct weft_config cfg;
-	struct queue in;
-	uint64_t cycles;
-	int peer[2];
-	uint16_t peer_port[2];
-};
 
 /* One connection at an end: bytes seen, the tail of the "\r\n\r\n" search. */
 struct end {
@@ -88,60 +57,11 @@ struct end {
 	uint64_t resp_len; /* client: the response's length as the proxy sends it, once known */
 };
 
-static struct node *nodes;
-static struct rte_mempool *pool;
-static bool offload;
+static struct stack3 *h;
 static struct end clients[MAX_CONNS];
 static struct end servers[MAX_CONNS];
 static unsigned n_conns = 16, n_servers;
-static uint64_t responses, dropped_full;
-
-/* ---- the wire (as bench_tcp) ---------------------------------------------------------------- */
-
-static void wire_out(struct weft_worker *w, uint16_t port, struct rte_mbuf *m, uint8_t af)
-{
-	struct node *from = &nodes[w->id], *to;
-
-	(void)af;
-	if (port >= 2 || from->peer[port] < 0) {
-		rte_pktmbuf_free(m);
-		return;
-	}
-	to = &nodes[from->peer[port]];
-	if (to->in.n == QSIZE) {
-		dropped_full++;
-		rte_pktmbuf_free(m);
-		return;
-	}
-	struct pkt *p = &to->in.p[(to->in.head + to->in.n++) % QSIZE];
-	p->m = m;
-	p->port = from->peer_port[port];
-}
-
-static bool deliver_one(struct node *n)
-{
-	struct weft_ip src = {.af = 4}, dst = {.af = 4};
-
-	if (n->in.n == 0)
-		return false;
-	struct pkt p = n->in.p[n->in.head];
-	n->in.head = (n->in.head + 1) % QSIZE;
-	n->in.n--;
-	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(p.m, const struct rte_ipv4_hdr *);
-	uint16_t hl = (uint16_t)((ip->version_ihl & 0xf) * 4);
-	uint16_t tot = rte_be_to_cpu_16(ip->total_length);
-	src.v4 = ip->src_addr;
-	dst.v4 = ip->dst_addr;
-	rte_pktmbuf_adj(p.m, hl);
-	if (rte_pktmbuf_pkt_len(p.m) > (uint32_t)(tot - hl))
-		rte_pktmbuf_trim(p.m, (uint16_t)(rte_pktmbuf_pkt_len(p.m) - (tot - hl)));
-	p.m->ol_flags = offload ? RTE_MBUF_F_RX_L4_CKSUM_GOOD : 0;
-	p.m->port = p.port;
-	uint64_t t0 = rte_rdtsc();
-	tcp_input(&n->w, p.port, p.m, &src, &dst);
-	n->cycles += rte_rdtsc() - t0;
-	return true;
-}
+static uint64_t responses;
 
 /* ---- the ends --------------------------------------------------------------------------------- */
 
@@ -217,89 +137,16 @@ static void server_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_eve
 	}
 }
 
-static void server_accepted(struct weft_worker *w, struct tcp_conn *c, enum tcp_event ev, void *user)
+/* A new upstream connection of the proxy's: the next server end (NULL, aborted, past MAX_CONNS). */
+static void *server_attach(struct weft_worker *w, struct tcp_conn *c)
 {
-	(void)user;
-	if (ev != TCP_EV_ESTABLISHED)
-		return;
-	if (n_servers == MAX_CONNS) {
-		tcp_abort(w, c);
-		return;
-	}
+	(void)w;
+	if (n_servers == MAX_CONNS)
+		return NULL;
 	struct end *e = &servers[n_servers++];
 	e->c = c;
 	e->established = true;
-	tcp_set_handler(c, server_event, e);
-}
-
-static int server_accept(struct weft_worker *w, const struct tcp_endpoints *ep, struct tcp_accept *out)
-{
-	(void)w;
-	if (ep->lport != 8080)
-		return -1;
-	out->fn = server_accepted;
-	out->user = NULL;
-	return 0;
-}
-
-/* ---- set-up ------------------------------------------------------------------------------------ */
-
-static int node_init(int id, const char *yaml, const struct tcp_params *prm)
-{
-	struct node *n = &nodes[id];
-	char err[WEFT_CFG_ERR_LEN];
-	uint8_t macs[WEFT_CFG_MAX_PORTS][6] = {{0}};
-
-	if (weft_config_parse(yaml, strlen(yaml), "bench", &n->cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "bench_http: node %d: %s\n", id, err);
-		return -1;
-	}
-	for (unsigned i = 0; i < n->cfg.n_ports; i++) {
-		macs[i][0] = 0x02;
-		macs[i][5] = (uint8_t)(id * 2 + i + 1);
-	}
-	/* Aligned: the snapshot's per-worker request counts take a cache line each. */
-	n->snap = aligned_alloc(64, (sizeof(*n->snap) + 63) & ~(size_t)63);
-	if (n->snap == NULL)
-		return -1;
-	memset(n->snap, 0, sizeof(*n->snap));
-	if (weft_net_compile(&n->cfg, (const uint8_t(*)[6])macs, &n->snap->net, err, sizeof(err)) != 0 ||
-	    weft_l4_compile(&n->cfg, &n->snap->l4, err, sizeof(err)) != 0 ||
-	    weft_http_compile(&n->cfg, NULL, 1, &n->snap->http, err, sizeof(err)) != 0) {
-		fprintf(stderr, "bench_http: node %d: %s\n", id, err);
-		return -1;
-	}
-	n->snap->version = 1;
-	n->w.id = (unsigned)id;
-	n->w.lcore = rte_lcore_id();
-	n->w.n_workers = 1;
-	n->w.pool = pool;
-	n->w.ctr = &n->ctr;
-	n->w.hz = rte_get_tsc_hz();
-	n->w.now = rte_rdtsc();
-	n->w.snap = n->snap;
-	n->w.n_ports = (uint16_t)n->cfg.n_ports;
-	int rc = tcp_stack_init(&n->w, prm);
-	if (rc != 0) {
-		fprintf(stderr, "bench_http: node %d: tcp_stack_init: %s\n", id, strerror(-rc));
-		return -1;
-	}
-	tcp_set_output(&n->w, wire_out);
-	return 0;
-}
-
-static void link_nodes(int a, uint16_t pa, int b, uint16_t pb)
-{
-	nodes[a].peer[pa] = b;
-	nodes[a].peer_port[pa] = pb;
-	nodes[b].peer[pb] = a;
-	nodes[b].peer_port[pb] = pa;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
+	return e;
 }
 
 /* ---- the loop ---------------------------------------------------------------------------------- */
@@ -318,7 +165,7 @@ static void run(bool http, double seconds)
 	for (unsigned i = 0; i < n_conns; i++) {
 		int err = 0;
 		struct tcp_accept opt = {.fn = client_event, .user = &clients[i]};
-		clients[i].c = tcp_connect_ex(&nodes[CLIENT].w, &dst, http ? 80 : 81, &opt, &err);
+		clients[i].c = tcp_connect_ex(&h->node[CLIENT].w, &dst, http ? 80 : 81, &opt, &err);
 		if (clients[i].c == NULL) {
 			fprintf(stderr, "bench_http: tcp_connect: %s\n", strerror(err));
 			exit(1);
@@ -328,32 +175,27 @@ static void run(bool http, double seconds)
 		uint64_t now = rte_rdtsc();
 
 		for (int i = 0; i < N_NODES; i++)
-			nodes[i].w.now = now;
+			h->node[i].w.now = now;
 		if (now >= win_end) {
 			if (win > 0) {
-				per_win[win - 1] = responses > resp0 ? (double)(nodes[PROXY].cycles - cyc0) / (double)(responses - resp0) : 0;
+				per_win[win - 1] = responses > resp0 ? (double)(h->node[PROXY].cycles - cyc0) / (double)(responses - resp0) : 0;
 				total += responses - resp0;
 			}
 			if (win == n_win || win == sizeof(per_win) / sizeof(per_win[0]))
 				break;
 			win++;
 			resp0 = responses;
-			cyc0 = nodes[PROXY].cycles;
+			cyc0 = h->node[PROXY].cycles;
 			win_end = now + hz;
 			if (win == 1)
 				start = now;
 		}
 		for (int id = 0; id < N_NODES; id++)
-			for (int b = 0; b < WEFT_BURST && deliver_one(&nodes[id]); b++)
+			for (int b = 0; b < WEFT_BURST && stack3_deliver_one(h, id); b++)
 				;
 		if (now >= next_tick) {
-			for (int id = 0; id < N_NODES; id++) {
-				uint64_t t0 = rte_rdtsc();
-				tcp_timers(&nodes[id].w);
-				if (id == PROXY)
-					tcp_proxy_timers(&nodes[id].w); /* and http_proxy_timers() */
-				nodes[id].cycles += rte_rdtsc() - t0;
-			}
+			for (int id = 0; id < N_NODES; id++)
+				stack3_timers(h, id); /* and tcp_proxy_timers(), http_proxy_timers() */
 			next_tick = now + tick;
 		}
 		for (unsigned i = 0; i < n_conns; i++) {
@@ -363,19 +205,17 @@ static void run(bool http, double seconds)
 			}
 		}
 	}
-	double secs = (double)(rte_rdtsc() - start) / (double)hz;
+	double secs = (double)(rte_rdtsc() - start) / (double)hz, median, min;
 	unsigned n = win < n_win ? win : n_win;
-	qsort(per_win, n, sizeof(per_win[0]), cmp_double);
+	stack3_windows(per_win, n, &median, &min);
 	printf("{\"bench\":\"http\",\"case\":\"cycles-per-request-%s%s-c%u\",\"metric\":\"cycles_per_request\","
 	       "\"unit\":\"cycles\",\"weft\":%.1f,\"min\":%.1f,\"windows\":%u,\"requests\":%lu,\"seconds\":%.2f,"
 	       "\"requests_per_s\":%.0f,\"upstream_connections\":%u,\"tsc_hz\":%lu,\"better\":\"lower\"}\n",
-	       http ? "http_proxy" : "tcp_proxy", offload ? "-offload" : "", n_conns, n ? per_win[n / 2] : 0.0,
-	       n ? per_win[0] : 0.0, n, (unsigned long)total, secs, (double)total / secs, n_servers, (unsigned long)hz);
-	if (dropped_full)
-		fprintf(stderr, "bench_http: %lu packets dropped on a full queue\n", (unsigned long)dropped_full);
+	       http ? "http_proxy" : "tcp_proxy", h->offload ? "-offload" : "", n_conns, median, min, n,
+	       (unsigned long)total, secs, (double)total / secs, n_servers, (unsigned long)hz);
+	if (h->dropped_full)
+		fprintf(stderr, "bench_http: %lu packets dropped on a full queue\n", (unsigned long)h->dropped_full);
 }
-
-#define PORT(name, addr) "  - {name: " name ", driver: ring, addresses: [" addr "]}\n"
 
 int main(int argc, char **argv)
 {
@@ -386,9 +226,9 @@ int main(int argc, char **argv)
 		{"offload", no_argument, NULL, 'o'},
 		{NULL, 0, NULL, 0},
 	};
-	char prefix[64];
 	const char *which = "http";
 	double seconds = 5;
+	bool offload = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -407,73 +247,45 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	bool http = strcmp(which, "http") == 0;
-	snprintf(prefix, sizeof(prefix), "weft_bench_http_%d", (int)getpid());
-	static char args[][64] = {"bench_http", "--no-huge", "-m", "1024", "--no-pci", "--no-shconf", "--no-telemetry",
-				  "--log-level=*:error", "-l", "0", "--file-prefix", ""};
-	enum { N_ARGS = sizeof(args) / sizeof(args[0]) };
-	static char *eal[N_ARGS];
-	snprintf(args[N_ARGS - 1], sizeof(args[0]), "%s", prefix);
-	for (int i = 0; i < N_ARGS; i++)
-		eal[i] = args[i];
-	if (rte_eal_init(N_ARGS, eal) < 0) {
+	if (stack3_eal_init("bench_http", 1024) != 0) {
 		fprintf(stderr, "bench_http: rte_eal_init failed\n");
 		return 1;
 	}
-	pool = rte_pktmbuf_pool_create("bench", 131071, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-	nodes = rte_zmalloc("bench_nodes", sizeof(*nodes) * N_NODES, RTE_CACHE_LINE_SIZE);
-	if (pool == NULL || nodes == NULL) {
+	struct rte_mempool *pool = rte_pktmbuf_pool_create("bench", 131071, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	h = pool != NULL ? stack3_new(pool, rte_get_tsc_hz(), rte_rdtsc()) : NULL;
+	if (h == NULL) {
 		fprintf(stderr, "bench_http: out of memory\n");
 		return 1;
 	}
-	for (int i = 0; i < N_NODES; i++)
-		nodes[i].peer[0] = nodes[i].peer[1] = -1;
+	h->offload = offload;
 
 	struct tcp_params prm;
 	tcp_params_default(&prm);
 	prm.max_conns = 4 * MAX_CONNS;
-	if (node_init(CLIENT, "ports:\n" PORT("p0", "198.18.0.2/24"), &prm) != 0 ||
-	    node_init(PROXY,
-		      "ports:\n" PORT("p0", "198.18.0.1/24") PORT("p1", "198.18.1.1/24")
-		      "clusters: [{name: b, max_idle_connections: 1024, endpoints: [{address: 198.18.1.2, port: 8080}]}]\n"
-		      "route_configs:\n"
-		      "  - name: main\n"
-		      "    virtual_hosts:\n"
-		      "      - name: bench\n"
-		      "        domains: [bench.test]\n"
-		      "        routes:\n"
-		      "          - {match: {path: /healthz}, direct_response: {status: 200}}\n"
-		      "          - {match: {prefix: /admin/}, redirect: {prefix_rewrite: /}}\n"
-		      "          - {match: {prefix: /}, route: {cluster: b}}\n"
-		      "listeners:\n"
-		      "  - {name: h, kind: http, address: 198.18.0.1, port: 80, route_config: main}\n"
-		      "  - {name: t, kind: tcp_proxy, address: 198.18.0.1, port: 81, cluster: b}\n",
-		      &prm) != 0 ||
-	    node_init(SERVER, "ports:\n" PORT("p0", "198.18.1.2/24"), &prm) != 0)
-		return 1;
-	link_nodes(CLIENT, 0, PROXY, 0);
-	link_nodes(PROXY, 1, SERVER, 0);
-	if (tcp_proxy_init(&nodes[PROXY].w, 2 * MAX_CONNS, 0, 0) != 0 ||
-	    http_proxy_init(&nodes[PROXY].w, 2 * MAX_CONNS, 2 * MAX_CONNS) != 0) {
-		fprintf(stderr, "bench_http: proxy init failed\n");
+	if (stack3_setup(h,
+			 "ports:\n" STACK3_PORT("p0", "198.18.0.1/24") STACK3_PORT("p1", "198.18.1.1/24")
+			 "clusters: [{name: b, max_idle_connections: 1024, endpoints: [{address: 198.18.1.2, port: 8080}]}]\n"
+			 "route_configs:\n"
+			 "  - name: main\n"
+			 "    virtual_hosts:\n"
+			 "      - name: bench\n"
+			 "        domains: [bench.test]\n"
+			 "        routes:\n"
+			 "          - {match: {path: /healthz}, direct_response: {status: 200}}\n"
+			 "          - {match: {prefix: /admin/}, redirect: {prefix_rewrite: /}}\n"
+			 "          - {match: {prefix: /}, route: {cluster: b}}\n"
+			 "listeners:\n"
+			 "  - {name: h, kind: http, address: 198.18.0.1, port: 80, route_config: main}\n"
+			 "  - {name: t, kind: tcp_proxy, address: 198.18.0.1, port: 81, cluster: b}\n",
+			 &prm) != 0 ||
+	    stack3_proxy_init(h, 2 * MAX_CONNS, 2 * MAX_CONNS, 2 * MAX_CONNS) != 0) {
+		fprintf(stderr, "bench_http: %s\n", h->err);
 		return 1;
 	}
-	tcp_set_accept(&nodes[SERVER].w, server_accept);
+	stack3_serve(h, SERVER, 8080, server_event, server_attach);
 	run(http, seconds);
 
-	http_proxy_free(&nodes[PROXY].w);
-	tcp_proxy_free(&nodes[PROXY].w);
-	for (int i = 0; i < N_NODES; i++) {
-		if (nodes[i].w.tcp != NULL)
-			tcp_stack_free(&nodes[i].w);
-		while (nodes[i].in.n > 0) {
-			rte_pktmbuf_free(nodes[i].in.p[nodes[i].in.head].m);
-			nodes[i].in.head = (nodes[i].in.head + 1) % QSIZE;
-			nodes[i].in.n--;
-		}
-		weft_http_snap_free(nodes[i].snap->http);
-		free(nodes[i].snap);
-	}
-	rte_free(nodes);
+	stack3_free(h);
 	rte_mempool_free(pool);
 	rte_eal_cleanup();
 	return 0;

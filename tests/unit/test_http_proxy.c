@@ -6,7 +6,7 @@
  *   client stack --> proxy node (tcp_proxy + http_proxy) --> upstream stack
  *
  * Three of weft's TCP stacks are wired back to back through their output
- * seam (tcp_set_output()), as in perf/bench_http.c. The client sends what a
+ * seam (tcp_set_output()) by tests/lib/stack3_harness.c, as in perf/bench_http.c. The client sends what a
  * case scripts; the upstream answers each request head it reads with the
  * next action of its script (a response, a reset, silence) and records the
  * heads it saw. Time is virtual: every worker has hz = 1e9 and step_ms()
@@ -35,39 +35,18 @@
 #include "dataplane/proxy/http_proxy.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/worker.h"
-#include "policy/config.h"
-#include "policy/httpcfg.h"
-#include "policy/l4cfg.h"
-#include "policy/netcfg.h"
-#include "policy/snapshot.h"
+#include "tests/lib/stack3_harness.h"
 
-enum { PROXY, CLIENT, SERVER, N_NODES }; /* the proxy is worker 0: its snapshot has one worker */
+enum { PROXY = STACK3_PROXY, CLIENT = STACK3_CLIENT, SERVER = STACK3_SERVER, N_NODES = STACK3_N };
 
 #define HZ 1000000000ull
 #define POOL_SIZE 8191
-#define QSIZE 4096
 #define MAX_SRV 8
 #define MAX_REQ 16
 #define MAX_ACT 8
 #define RXCAP (1u << 20)
 #define BIG 300000
 #define HUGE 900000
-
-struct pkt {
-	struct rte_mbuf *m;
-	uint16_t port;
-};
-
-struct node {
-	struct weft_worker w; /* first: the output seam finds the node from it */
-	struct weft_worker_counters ctr;
-	struct weft_snapshot *snap;
-	struct weft_config cfg;
-	struct pkt q[QSIZE];
-	uint32_t head, n;
-	int peer[2];
-	uint16_t peer_port[2];
-};
 
 /* A connection end of the client or the upstream: what it received. */
 struct end {
@@ -87,7 +66,7 @@ struct action {
 };
 
 static struct rte_mempool *pool;
-static struct node *nodes;
+static struct stack3 *s3;
 static struct end client, client2;
 static struct end srv[MAX_SRV];
 static unsigned n_srv;
@@ -134,53 +113,12 @@ static const char YAML[] =
 
 /* ---- the wire ------------------------------------------------------------------------------ */
 
-static void wire_out(struct weft_worker *w, uint16_t port, struct rte_mbuf *m, uint8_t af)
+/* 198.18.1.9 is nobody: what is sent to it is lost (the connect-timeout case). */
+static bool to_nobody(const struct rte_mbuf *m)
 {
-	struct node *from = (struct node *)w, *to;
-
-	(void)af;
-	if (port >= 2 || from->peer[port] < 0) {
-		rte_pktmbuf_free(m);
-		return;
-	}
-	/* 198.18.1.9 is nobody: what is sent to it is lost (the connect-timeout case) */
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
-	if (ip->dst_addr == rte_cpu_to_be_32(RTE_IPV4(198, 18, 1, 9))) {
-		rte_pktmbuf_free(m);
-		return;
-	}
-	to = &nodes[from->peer[port]];
-	if (to->n == QSIZE) {
-		rte_pktmbuf_free(m);
-		fail_msg("wire queue full");
-		return;
-	}
-	struct pkt *p = &to->q[(to->head + to->n++) % QSIZE];
-	p->m = m;
-	p->port = from->peer_port[port];
-}
 
-static bool deliver_one(struct node *n)
-{
-	struct weft_ip src = {.af = 4}, dst = {.af = 4};
-
-	if (n->n == 0)
-		return false;
-	struct pkt p = n->q[n->head];
-	n->head = (n->head + 1) % QSIZE;
-	n->n--;
-	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(p.m, const struct rte_ipv4_hdr *);
-	uint16_t hl = (uint16_t)((ip->version_ihl & 0xf) * 4);
-	uint16_t tot = rte_be_to_cpu_16(ip->total_length);
-	src.v4 = ip->src_addr;
-	dst.v4 = ip->dst_addr;
-	rte_pktmbuf_adj(p.m, hl);
-	if (rte_pktmbuf_pkt_len(p.m) > (uint32_t)(tot - hl))
-		rte_pktmbuf_trim(p.m, (uint16_t)(rte_pktmbuf_pkt_len(p.m) - (tot - hl)));
-	p.m->ol_flags = 0;
-	p.m->port = p.port;
-	tcp_input(&n->w, p.port, p.m, &src, &dst);
-	return true;
+	return ip->dst_addr == rte_cpu_to_be_32(RTE_IPV4(198, 18, 1, 9));
 }
 
 /* Deliver until every queue is empty. */
@@ -189,7 +127,9 @@ static void pump(void)
 	for (int guard = 0; guard < 100000; guard++) {
 		bool any = false;
 		for (int i = 0; i < N_NODES; i++)
-			any |= deliver_one(&nodes[i]);
+			any |= stack3_deliver_one(s3, i);
+		if (s3->dropped_full > 0)
+			fail_msg("wire queue full");
 		if (!any)
 			return;
 	}
@@ -200,10 +140,9 @@ static void step_ms(unsigned ms)
 {
 	for (unsigned k = 0; k < ms; k++) {
 		for (int i = 0; i < N_NODES; i++) {
-			nodes[i].w.now += HZ / 1000;
-			tcp_timers(&nodes[i].w);
+			s3->node[i].w.now += HZ / 1000;
+			stack3_timers(s3, i); /* on the proxy, tcp_proxy_timers() and http_proxy_timers() too */
 		}
-		tcp_proxy_timers(&nodes[PROXY].w); /* runs http_proxy_timers() too */
 		pump();
 	}
 }
@@ -320,118 +259,48 @@ static void server_event(struct weft_worker *w, struct tcp_conn *c, enum tcp_eve
 	}
 }
 
-static void server_accepted(struct weft_worker *w, struct tcp_conn *c, enum tcp_event ev, void *user)
+/* A new upstream connection of the proxy's: the next server end (NULL, aborted, past MAX_SRV). */
+static void *server_attach(struct weft_worker *w, struct tcp_conn *c)
 {
-	(void)user;
-	if (ev != TCP_EV_ESTABLISHED)
-		return;
-	if (n_srv == MAX_SRV) {
-		tcp_abort(w, c);
-		return;
-	}
+	(void)w;
+	if (n_srv == MAX_SRV)
+		return NULL;
 	struct end *e = &srv[n_srv++];
 	e->c = c;
 	e->established = true;
-	tcp_set_handler(c, server_event, e);
-}
-
-static int server_accept(struct weft_worker *w, const struct tcp_endpoints *ep, struct tcp_accept *out)
-{
-	(void)w;
-	if (ep->lport != 8080)
-		return -1;
-	out->fn = server_accepted;
-	out->user = NULL;
-	return 0;
+	return e;
 }
 
 /* ---- set-up and tear-down ---------------------------------------------------------------------- */
 
-static void node_init(int id, const char *yaml)
-{
-	struct node *n = &nodes[id];
-	char err[WEFT_CFG_ERR_LEN];
-	uint8_t macs[WEFT_CFG_MAX_PORTS][6] = {{0}};
-	struct tcp_params prm;
-
-	if (weft_config_parse(yaml, strlen(yaml), "test", &n->cfg, err, sizeof(err)) != 0)
-		fail_msg("node %d: %s", id, err);
-	for (unsigned i = 0; i < n->cfg.n_ports; i++) {
-		macs[i][0] = 0x02;
-		macs[i][5] = (uint8_t)(id * 2 + i + 1);
-	}
-	n->snap = aligned_alloc(64, (sizeof(*n->snap) + 63) & ~(size_t)63);
-	assert_non_null(n->snap);
-	memset(n->snap, 0, sizeof(*n->snap));
-	if (weft_net_compile(&n->cfg, (const uint8_t(*)[6])macs, &n->snap->net, err, sizeof(err)) != 0 ||
-	    weft_l4_compile(&n->cfg, &n->snap->l4, err, sizeof(err)) != 0 ||
-	    weft_http_compile(&n->cfg, NULL, 1, &n->snap->http, err, sizeof(err)) != 0)
-		fail_msg("node %d: %s", id, err);
-	n->snap->version = 1;
-	n->w.id = (unsigned)id;
-	n->w.lcore = rte_lcore_id();
-	n->w.n_workers = 1;
-	n->w.pool = pool;
-	n->w.ctr = &n->ctr;
-	n->w.hz = HZ;
-	n->w.now = 10 * HZ;
-	n->w.snap = n->snap;
-	n->w.n_ports = (uint16_t)n->cfg.n_ports;
-	tcp_params_default(&prm);
-	prm.max_conns = 256;
-	assert_int_equal(tcp_stack_init(&n->w, &prm), 0);
-	tcp_set_output(&n->w, wire_out);
-	n->peer[0] = n->peer[1] = -1;
-}
-
-static void link_nodes(int a, uint16_t pa, int b, uint16_t pb)
-{
-	nodes[a].peer[pa] = b;
-	nodes[a].peer_port[pa] = pb;
-	nodes[b].peer[pb] = a;
-	nodes[b].peer_port[pb] = pa;
-}
-
 static int setup(void **state)
 {
+	struct tcp_params prm;
+
 	(void)state;
-	nodes = aligned_alloc(64, (sizeof(*nodes) * N_NODES + 63) & ~(size_t)63);
-	if (nodes == NULL)
-		return -1;
-	memset(nodes, 0, sizeof(*nodes) * N_NODES);
 	memset(&client, 0, sizeof(client));
 	memset(&client2, 0, sizeof(client2));
 	memset(srv, 0, sizeof(srv));
 	n_srv = n_req = n_act = next_act = 0;
-	node_init(PROXY, YAML);
-	node_init(CLIENT, "ports:\n  - {name: p0, driver: ring, addresses: [198.18.0.2/24]}\n");
-	node_init(SERVER, "ports:\n  - {name: p0, driver: ring, addresses: [198.18.1.2/24]}\n");
-	link_nodes(CLIENT, 0, PROXY, 0);
-	link_nodes(PROXY, 1, SERVER, 0);
-	if (tcp_proxy_init(&nodes[PROXY].w, 64, 0, 0) != 0 || http_proxy_init(&nodes[PROXY].w, 64, 64) != 0)
+	s3 = stack3_new(pool, HZ, 10 * HZ);
+	if (s3 == NULL)
 		return -1;
-	tcp_set_accept(&nodes[SERVER].w, server_accept);
+	s3->lost = to_nobody;
+	tcp_params_default(&prm);
+	prm.max_conns = 256;
+	if (stack3_setup(s3, YAML, &prm) != 0 || stack3_proxy_init(s3, 64, 64, 64) != 0) {
+		print_error("%s\n", s3->err);
+		return -1;
+	}
+	stack3_serve(s3, SERVER, 8080, server_event, server_attach);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	http_proxy_free(&nodes[PROXY].w);
-	tcp_proxy_free(&nodes[PROXY].w);
-	for (int i = 0; i < N_NODES; i++)
-		tcp_stack_free(&nodes[i].w);
-	for (int i = 0; i < N_NODES; i++) {
-		while (nodes[i].n > 0) {
-			rte_pktmbuf_free(nodes[i].q[nodes[i].head].m);
-			nodes[i].head = (nodes[i].head + 1) % QSIZE;
-			nodes[i].n--;
-		}
-		weft_http_snap_free(nodes[i].snap->http);
-		free(nodes[i].snap);
-	}
-	free(nodes);
-	nodes = NULL;
+	stack3_free(s3);
+	s3 = NULL;
 	free(big_resp);
 	big_resp = NULL;
 	/* Every mbuf back: the stacks, the proxy and the wire leaked none. */
@@ -441,16 +310,8 @@ static int teardown(void **state)
 
 static int group_setup(void **state)
 {
-	static char args[][64] = {"test_http_proxy", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-				  "--no-telemetry", "--log-level=*:error", "-l", "0", "--file-prefix", ""};
-	enum { N_ARGS = sizeof(args) / sizeof(args[0]) };
-	static char *eal[N_ARGS];
-
 	(void)state;
-	snprintf(args[N_ARGS - 1], sizeof(args[0]), "weft_test_hp_%d", (int)getpid());
-	for (int i = 0; i < N_ARGS; i++)
-		eal[i] = args[i];
-	if (rte_eal_init(N_ARGS, eal) < 0)
+	if (stack3_eal_init("test_http_proxy", 256) != 0)
 		return -1;
 	pool = rte_pktmbuf_pool_create("hp_test", POOL_SIZE, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 	return pool == NULL ? -1 : 0;
@@ -473,7 +334,7 @@ static void end_connect(struct end *e)
 	struct tcp_accept opt = {.fn = client_event, .user = e};
 
 	weft_ip_parse("198.18.0.1", &dst);
-	e->c = tcp_connect_ex(&nodes[CLIENT].w, &dst, 80, &opt, &err);
+	e->c = tcp_connect_ex(&s3->node[CLIENT].w, &dst, 80, &opt, &err);
 	assert_non_null(e->c);
 	pump();
 	assert_true(e->established);
@@ -487,7 +348,7 @@ static void client_connect(void)
 static void client_send(const char *s)
 {
 	assert_non_null(client.c);
-	assert_int_equal(tcp_send(&nodes[CLIENT].w, client.c, s, strlen(s)), (int)strlen(s));
+	assert_int_equal(tcp_send(&s3->node[CLIENT].w, client.c, s, strlen(s)), (int)strlen(s));
 	pump();
 }
 
@@ -538,13 +399,38 @@ static void client_send_all(const char *s, size_t len)
 	for (unsigned ms = 0; off < len; ms++) {
 		assert_true(ms < 5000);
 		assert_non_null(client.c);
-		int k = tcp_send(&nodes[CLIENT].w, client.c, s + off, len - off);
+		int k = tcp_send(&s3->node[CLIENT].w, client.c, s + off, len - off);
 		if (k > 0)
 			off += (size_t)k;
 		pump();
 		if (k <= 0)
 			step_ms(1);
 	}
+}
+
+/* Send req, wait up to max_ms of virtual time for the whole response and check its status. */
+static void exchange(const char *req, unsigned max_ms, unsigned status, struct resp *r)
+{
+	client_send(req);
+	client_wait(r, max_ms);
+	assert_int_equal(r->status, status);
+}
+
+/* A plain GET of path (Host: a.test), sent on the client's connection. */
+static void client_get(const char *path)
+{
+	char req[256];
+
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: a.test\r\n\r\n", path);
+	client_send(req);
+}
+
+/* The same GET as an exchange(). */
+static void get(const char *path, unsigned max_ms, unsigned status, struct resp *r)
+{
+	client_get(path);
+	client_wait(r, max_ms);
+	assert_int_equal(r->status, status);
 }
 
 static bool has_line(const char *head, const char *line)
@@ -575,7 +461,7 @@ static bool has_field(const char *head, const char *name)
 
 static uint64_t hp_stat(enum http_proxy_stat s)
 {
-	return http_proxy_stats(&nodes[PROXY].w)->stat[s];
+	return http_proxy_stats(&s3->node[PROXY].w)->stat[s];
 }
 
 static void add_act(enum act k, const char *resp)
@@ -587,7 +473,7 @@ static void add_act(enum act k, const char *resp)
 static void finish(void)
 {
 	if (client.c != NULL)
-		tcp_close(&nodes[CLIENT].w, client.c);
+		tcp_close(&s3->node[CLIENT].w, client.c);
 	step_ms(50);
 }
 
@@ -600,11 +486,9 @@ static void t_get_proxied(void **state)
 
 	(void)state;
 	client_connect();
-	client_send("GET /x HTTP/1.1\r\nHost: a.test\r\nConnection: keep-alive, X-Private\r\n"
+	exchange("GET /x HTTP/1.1\r\nHost: a.test\r\nConnection: keep-alive, X-Private\r\n"
 		    "Keep-Alive: timeout=5\r\nX-Private: secret\r\nTE: trailers\r\nProxy-Connection: keep-alive\r\n"
-		    "X-Keep: 1\r\n\r\n");
-	client_wait(&r, 100);
-	assert_int_equal(r.status, 200);
+		    "X-Keep: 1\r\n\r\n", 100, 200, &r);
 	assert_string_equal(r.body, "hello");
 	assert_true(has_line(r.head, "x-up: yes"));
 	assert_int_equal(n_req, 1);
@@ -630,12 +514,8 @@ static void t_keepalive_reuse(void **state)
 
 	(void)state;
 	client_connect();
-	client_send("GET /one HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 100);
-	assert_int_equal(r.status, 200);
-	client_send("GET /two HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 100);
-	assert_int_equal(r.status, 200);
+	get("/one", 100, 200, &r);
+	get("/two", 100, 200, &r);
 	assert_string_equal(r.body, "hello");
 	assert_int_equal(n_req, 2);
 	assert_int_equal(n_srv, 1);
@@ -654,9 +534,7 @@ static void t_retry_503(void **state)
 	(void)state;
 	add_act(ACT_RESPOND, R503);
 	client_connect();
-	client_send("GET /r HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 1000);
-	assert_int_equal(r.status, 200);
+	get("/r", 1000, 200, &r);
 	assert_string_equal(r.body, "hello");
 	assert_int_equal(n_req, 2);
 	assert_true(has_line(req_head[0], "x-weft-attempt-count: 1"));
@@ -675,9 +553,7 @@ static void t_reset_retried(void **state)
 	(void)state;
 	add_act(ACT_RESET, NULL);
 	client_connect();
-	client_send("GET /r HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 1000);
-	assert_int_equal(r.status, 200);
+	get("/r", 1000, 200, &r);
 	assert_int_equal(n_req, 2);
 	assert_true(has_line(req_head[0], "x-weft-attempt-count: 1"));
 	assert_true(has_line(req_head[1], "x-weft-attempt-count: 2"));
@@ -693,13 +569,11 @@ static void t_reset_no_retry_502(void **state)
 	(void)state;
 	add_act(ACT_RESET, NULL);
 	client_connect();
-	client_send("GET /noretry HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 1000);
-	assert_int_equal(r.status, 502);
+	get("/noretry", 1000, 502, &r);
 	assert_true(has_line(r.head, "x-weft-reason: upstream_reset"));
 	assert_int_equal(n_req, 1);
 	assert_int_equal(hp_stat(HTTP_PROXY_retries), 0);
-	assert_int_equal(http_proxy_stats(&nodes[PROXY].w)->reason[HP_R_UPSTREAM_RESET], 1);
+	assert_int_equal(http_proxy_stats(&s3->node[PROXY].w)->reason[HP_R_UPSTREAM_RESET], 1);
 	finish();
 }
 
@@ -711,9 +585,7 @@ static void t_post_not_retried(void **state)
 	(void)state;
 	add_act(ACT_RESPOND, R503);
 	client_connect();
-	client_send("POST /p HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\n\r\nabcde");
-	client_wait(&r, 1000);
-	assert_int_equal(r.status, 503);
+	exchange("POST /p HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\n\r\nabcde", 1000, 503, &r);
 	assert_string_equal(r.body, "busy");
 	assert_string_equal(req_body[0], "abcde");
 	step_ms(500); /* longer than any backoff: no second attempt comes */
@@ -749,11 +621,9 @@ static void t_malformed_400(void **state)
 
 	(void)state;
 	client_connect();
-	client_send("GET /x HTTP/1.1\r\nHost: a.test\r\nX-Bad : 1\r\n\r\n");
-	client_wait(&r, 100);
-	assert_int_equal(r.status, 400);
+	exchange("GET /x HTTP/1.1\r\nHost: a.test\r\nX-Bad : 1\r\n\r\n", 100, 400, &r);
 	assert_true(has_line(r.head, "x-weft-reason: ws_before_colon"));
-	assert_int_equal(http_proxy_stats(&nodes[PROXY].w)->request_error[H1_E_WS_BEFORE_COLON], 1);
+	assert_int_equal(http_proxy_stats(&s3->node[PROXY].w)->request_error[H1_E_WS_BEFORE_COLON], 1);
 	step_ms(50);
 	assert_int_equal(n_srv, 0);
 	assert_int_equal(n_req, 0);
@@ -769,7 +639,7 @@ static void t_route_timeout_504(void **state)
 	(void)state;
 	add_act(ACT_SILENT, NULL);
 	client_connect();
-	client_send("GET /slow HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_get("/slow");
 	step_ms(250);
 	assert_false(client_take(&r));
 	client_wait(&r, 200);
@@ -790,9 +660,7 @@ static void t_retries_exhausted(void **state)
 	add_act(ACT_RESPOND, R503);
 	add_act(ACT_RESPOND, R503);
 	client_connect();
-	client_send("GET /r HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 2000);
-	assert_int_equal(r.status, 503);
+	get("/r", 2000, 503, &r);
 	assert_string_equal(r.body, "busy");
 	step_ms(500);
 	assert_int_equal(n_req, 3);
@@ -812,12 +680,10 @@ static void t_connect_refused_post(void **state)
 
 	(void)state;
 	client_connect();
-	client_send("POST /refused HTTP/1.1\r\nHost: a.test\r\nContent-Length: 2\r\n\r\nhi");
-	client_wait(&r, 2000);
-	assert_int_equal(r.status, 503);
+	exchange("POST /refused HTTP/1.1\r\nHost: a.test\r\nContent-Length: 2\r\n\r\nhi", 2000, 503, &r);
 	assert_true(has_line(r.head, "x-weft-reason: connect_refused"));
 	assert_int_equal(hp_stat(HTTP_PROXY_retries_connect_failure), 2);
-	assert_int_equal(http_proxy_stats(&nodes[PROXY].w)->reason[HP_R_CONNECT_REFUSED], 1);
+	assert_int_equal(http_proxy_stats(&s3->node[PROXY].w)->reason[HP_R_CONNECT_REFUSED], 1);
 	assert_int_equal(n_srv, 0);
 	finish();
 }
@@ -831,9 +697,7 @@ static void t_pipelined_in_order(void **state)
 	add_act(ACT_RESPOND, RA);
 	add_act(ACT_RESPOND, RB);
 	client_connect();
-	client_send("GET /a HTTP/1.1\r\nHost: a.test\r\n\r\nGET /b HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 200);
-	assert_int_equal(r.status, 200);
+	exchange("GET /a HTTP/1.1\r\nHost: a.test\r\n\r\nGET /b HTTP/1.1\r\nHost: a.test\r\n\r\n", 200, 200, &r);
 	assert_string_equal(r.body, "AAA");
 	client_wait(&r, 200);
 	assert_int_equal(r.status, 201);
@@ -859,9 +723,7 @@ static void t_pooled_post_closed_not_retried(void **state)
 	add_act(ACT_RESPOND, OK_RESP);
 	add_act(ACT_CLOSE, NULL);
 	client_connect();
-	client_send("GET /one HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 100);
-	assert_int_equal(r.status, 200);
+	get("/one", 100, 200, &r);
 	client_send("POST /p HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\n\r\nabcde");
 	client_wait(&r, 1000);
 	step_ms(500);
@@ -886,12 +748,8 @@ static void t_pooled_stale_refused_stream(void **state)
 	add_act(ACT_RESPOND, OK_RESP);
 	add_act(ACT_RESET, NULL);
 	client_connect();
-	client_send("GET /one HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 100);
-	assert_int_equal(r.status, 200);
-	client_send("GET /two HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 1000);
-	assert_int_equal(r.status, 200);
+	get("/one", 100, 200, &r);
+	get("/two", 1000, 200, &r);
 	assert_int_equal(n_req, 3);
 	assert_int_equal(n_srv, 2);
 	assert_true(has_line(req_head[2], "x-weft-attempt-count: 2"));
@@ -907,7 +765,7 @@ static void t_per_try_timeout_retried(void **state)
 	(void)state;
 	add_act(ACT_SILENT, NULL);
 	client_connect();
-	client_send("GET /pertry HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_get("/pertry");
 	step_ms(90);
 	assert_int_equal(n_req, 1);
 	client_wait(&r, 1000);
@@ -961,15 +819,15 @@ static void t_client_abort(void **state)
 	(void)state;
 	add_act(ACT_SILENT, NULL);
 	client_connect();
-	client_send("GET /x HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_get("/x");
 	step_ms(10);
 	assert_int_equal(n_req, 1);
-	tcp_abort(&nodes[CLIENT].w, client.c);
+	tcp_abort(&s3->node[CLIENT].w, client.c);
 	client.c = NULL;
 	step_ms(50);
 	assert_int_equal(hp_stat(HTTP_PROXY_downstream_aborted), 1);
 	assert_int_equal(hp_stat(HTTP_PROXY_pool_returned), 0);
-	assert_int_equal(http_proxy_stats(&nodes[PROXY].w)->streams_active, 0);
+	assert_int_equal(http_proxy_stats(&s3->node[PROXY].w)->streams_active, 0);
 	assert_true(srv[0].closed); /* the upstream connection was closed or reset */
 	finish();
 }
@@ -984,9 +842,7 @@ static void t_put_body_replayed(void **state)
 	client_connect();
 	client_send("PUT /r HTTP/1.1\r\nHost: a.test\r\nContent-Length: 10\r\n\r\n");
 	step_ms(5);
-	client_send("abcdefghij");
-	client_wait(&r, 1000);
-	assert_int_equal(r.status, 200);
+	exchange("abcdefghij", 1000, 200, &r);
 	assert_int_equal(n_req, 2);
 	assert_int_equal(req_blen[0], 10);
 	assert_int_equal(req_blen[1], 10);
@@ -1005,14 +861,10 @@ static void t_upstream_close_not_pooled(void **state)
 	(void)state;
 	add_act(ACT_RESPOND, closing);
 	client_connect();
-	client_send("GET /one HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 100);
-	assert_int_equal(r.status, 200);
+	get("/one", 100, 200, &r);
 	assert_string_equal(r.body, "ok");
 	assert_false(has_field(r.head, "connection")); /* hop-by-hop: the client's connection stays open */
-	client_send("GET /two HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 100);
-	assert_int_equal(r.status, 200);
+	get("/two", 100, 200, &r);
 	assert_int_equal(n_srv, 2);
 	assert_int_equal(req_conn[1], 1);
 	assert_int_equal(hp_stat(HTTP_PROXY_pool_reuse), 0);
@@ -1057,9 +909,7 @@ static void t_head_then_get(void **state)
 	assert_true(has_line(client.rx, "content-length: 100"));
 	assert_int_equal(client.len, (size_t)(t + 4 - client.rx)); /* no body */
 	client.pos = client.len;
-	client_send("GET /y HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 100);
-	assert_int_equal(r.status, 200);
+	get("/y", 100, 200, &r);
 	assert_string_equal(r.body, "hello");
 	assert_int_equal(n_req, 2);
 	assert_int_equal(hp_stat(HTTP_PROXY_pool_reuse), 1);
@@ -1077,16 +927,12 @@ static void t_header_timeout_per_request(void **state)
 
 	(void)state;
 	client_connect();
-	client_send("GET /one HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 100);
-	assert_int_equal(r.status, 200);
+	get("/one", 100, 200, &r);
 	step_ms(1200);
 	assert_false(client_take(&r));
 	client_send("GET /two HTTP/1.1\r\nHost: a.");
 	step_ms(300);
-	client_send("test\r\n\r\n");
-	client_wait(&r, 100);
-	assert_int_equal(r.status, 200);
+	exchange("test\r\n\r\n", 100, 200, &r);
 	assert_int_equal(n_req, 2);
 	assert_int_equal(hp_stat(HTTP_PROXY_request_header_timeouts), 0);
 	finish();
@@ -1103,9 +949,7 @@ static void t_expect_continue(void **state)
 	step_ms(20);
 	assert_true(client_take(&r));
 	assert_int_equal(r.status, 100);
-	client_send("abcde");
-	client_wait(&r, 200);
-	assert_int_equal(r.status, 200);
+	exchange("abcde", 200, 200, &r);
 	assert_int_equal(n_req, 1);
 	assert_string_equal(req_body[0], "abcde");
 	finish();
@@ -1121,9 +965,7 @@ static void t_chunked_503_discarded(void **state)
 	(void)state;
 	add_act(ACT_RESPOND, c503);
 	client_connect();
-	client_send("GET /r HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 1000);
-	assert_int_equal(r.status, 200);
+	get("/r", 1000, 200, &r);
 	assert_string_equal(r.body, "hello");
 	assert_int_equal(n_req, 2);
 	assert_int_equal(hp_stat(HTTP_PROXY_responses_discarded), 1);
@@ -1141,9 +983,7 @@ static void t_route_timeout_spans_retries(void **state)
 	add_act(ACT_RESPOND, R503);
 	add_act(ACT_SILENT, NULL);
 	client_connect();
-	client_send("GET /slow HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 310);
-	assert_int_equal(r.status, 504);
+	get("/slow", 310, 504, &r);
 	assert_true(has_line(r.head, "x-weft-reason: upstream_timeout"));
 	assert_int_equal(n_req, 2);
 	assert_int_equal(hp_stat(HTTP_PROXY_request_timeouts), 1);
@@ -1161,11 +1001,9 @@ static void t_bad_response_502(void **state)
 	add_act(ACT_RESPOND, bad);
 	add_act(ACT_RESPOND, bad);
 	client_connect();
-	client_send("GET /noretry HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 1000);
-	assert_int_equal(r.status, 502);
+	get("/noretry", 1000, 502, &r);
 	assert_true(has_line(r.head, "x-weft-reason: bad_response"));
-	assert_int_equal(http_proxy_stats(&nodes[PROXY].w)->response_error[H1_E_CL_REPEATED], 1);
+	assert_int_equal(http_proxy_stats(&s3->node[PROXY].w)->response_error[H1_E_CL_REPEATED], 1);
 	assert_int_equal(n_req, 1);
 	finish();
 }
@@ -1177,7 +1015,7 @@ static void t_connect_timeout_503(void **state)
 
 	(void)state;
 	client_connect();
-	client_send("GET /dark HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_get("/dark");
 	step_ms(900);
 	if (client_take(&r))
 		fail_msg("answered after 900 ms: %u %s", r.status, r.head);
@@ -1197,10 +1035,10 @@ static void t_breaker_overflow(void **state)
 	add_act(ACT_SILENT, NULL);
 	client_connect();
 	end_connect(&client2);
-	client_send("GET /tiny HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_get("/tiny");
 	step_ms(5);
 	assert_int_equal(n_req, 1);
-	assert_int_equal(tcp_send(&nodes[CLIENT].w, client2.c, "GET /tiny HTTP/1.1\r\nHost: a.test\r\n\r\n", 36), 36);
+	assert_int_equal(tcp_send(&s3->node[CLIENT].w, client2.c, "GET /tiny HTTP/1.1\r\nHost: a.test\r\n\r\n", 36), 36);
 	step_ms(5);
 	assert_true(end_take(&client2, &r));
 	assert_int_equal(r.status, 503);
@@ -1209,7 +1047,7 @@ static void t_breaker_overflow(void **state)
 	assert_int_equal(hp_stat(HTTP_PROXY_breaker_overflows), 1);
 	assert_int_equal(n_req, 1);
 	assert_false(client_take(&r));
-	tcp_close(&nodes[CLIENT].w, client2.c);
+	tcp_close(&s3->node[CLIENT].w, client2.c);
 	client2.c = NULL;
 	finish();
 }
@@ -1224,10 +1062,8 @@ static void t_pipelined_retry(void **state)
 	add_act(ACT_RESPOND, RA);
 	add_act(ACT_RESPOND, RB);
 	client_connect();
-	client_send("PUT /a HTTP/1.1\r\nHost: a.test\r\nContent-Length: 3\r\n\r\nabc"
-		    "GET /b HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 1000);
-	assert_int_equal(r.status, 200);
+	exchange("PUT /a HTTP/1.1\r\nHost: a.test\r\nContent-Length: 3\r\n\r\nabc"
+		    "GET /b HTTP/1.1\r\nHost: a.test\r\n\r\n", 1000, 200, &r);
 	assert_string_equal(r.body, "AAA");
 	client_wait(&r, 1000);
 	assert_int_equal(r.status, 201);
@@ -1274,17 +1110,13 @@ static void t_pool_idle_timeout(void **state)
 
 	(void)state;
 	client_connect();
-	client_send("GET /one HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 100);
-	assert_int_equal(r.status, 200);
+	get("/one", 100, 200, &r);
 	step_ms(1500);
 	assert_int_equal(hp_stat(HTTP_PROXY_pool_closed_idle), 0);
 	step_ms(700);
 	assert_int_equal(hp_stat(HTTP_PROXY_pool_closed_idle), 1);
 	assert_true(srv[0].closed);
-	client_send("GET /two HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 100);
-	assert_int_equal(r.status, 200);
+	get("/two", 100, 200, &r);
 	assert_int_equal(n_srv, 2);
 	assert_int_equal(hp_stat(HTTP_PROXY_pool_reuse), 0);
 	finish();
@@ -1297,17 +1129,13 @@ static void t_pool_closed_by_upstream(void **state)
 
 	(void)state;
 	client_connect();
-	client_send("GET /one HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 100);
-	assert_int_equal(r.status, 200);
+	get("/one", 100, 200, &r);
 	assert_non_null(srv[0].c);
-	tcp_close(&nodes[SERVER].w, srv[0].c);
+	tcp_close(&s3->node[SERVER].w, srv[0].c);
 	srv[0].c = NULL;
 	step_ms(10);
 	assert_int_equal(hp_stat(HTTP_PROXY_pool_closed_by_upstream), 1);
-	client_send("GET /two HTTP/1.1\r\nHost: a.test\r\n\r\n");
-	client_wait(&r, 100);
-	assert_int_equal(r.status, 200);
+	get("/two", 100, 200, &r);
 	assert_int_equal(n_srv, 2);
 	assert_int_equal(hp_stat(HTTP_PROXY_retries), 0);
 	finish();
@@ -1333,7 +1161,7 @@ static void t_backpressure(void **state)
 	add_act(ACT_BIG, NULL);
 	client_connect();
 	client.hold = true;
-	client_send("GET /big HTTP/1.1\r\nHost: a.test\r\n\r\n");
+	client_get("/big");
 	step_ms(500);
 	assert_int_equal(n_req, 1);
 	struct tcp_conn_info ci;
@@ -1354,9 +1182,9 @@ static void t_backpressure(void **state)
 			 big_resp_len);
 
 	client.hold = false;
-	end_read(&nodes[CLIENT].w, &client);
+	end_read(&s3->node[CLIENT].w, &client);
 	for (unsigned ms = 0; ms < 5000 && client.len < big_resp_len; ms++) {
-		end_read(&nodes[CLIENT].w, &client);
+		end_read(&s3->node[CLIENT].w, &client);
 		step_ms(1);
 	}
 	assert_int_equal(client.len, big_resp_len);
