@@ -200,6 +200,10 @@ void tcp_params_default(struct tcp_params *p);
 	X(limited_transmits, "new segments sent on the first two duplicate ACKs (RFC 3042)")      \
 	X(rescue_retransmits, "RFC 6675 rescue retransmissions of the tail in SACK recovery")    \
 	X(tlp_probes, "tail loss probes sent (RFC 8985 7)")                                       \
+	X(lost_retransmits, "retransmissions found lost and sent again (RFC 8985 6.2)")          \
+	X(rto_recoveries, "RTO repairs resending only unSACKed data (RFC 6675 5.1)")             \
+	X(rack_timeouts, "recoveries started when RACK's reordering window ran out (RFC 8985 6.3)") \
+	X(reordering_seen, "connections whose peer saw reordering (RFC 8985 RACK.reord)")        \
 	X(tlp_recoveries, "losses repaired by a tail loss probe (window reduced)")                \
 	X(delayed_acks, "ACKs sent by the delayed-ACK timer")                                     \
 	X(ooo_segs, "segments queued out of order")                                               \

@@ -556,6 +556,13 @@ static bool can_post_writable(const struct tcp_conn *c)
 /* RFC 6582 3.2 and RFC 6675 5: leave recovery on a full ACK. */
 static void exit_recovery(struct tcp_stack *st, struct tcp_conn *c)
 {
+	c->rxt_n = 0;
+	if (c->recovery == TCP_REC_LOSS) {
+		/* After an RTO: cwnd slow-started from one segment and stays. */
+		c->recovery = TCP_REC_NONE;
+		c->dupacks = 0;
+		return;
+	}
 	if (c->recovery == TCP_REC_NEWRENO) {
 		/* RFC 6582 3.2 step 3, option (1) bounded against a burst. */
 		uint32_t flight = c->snd_max - c->snd_una;
@@ -569,19 +576,22 @@ static void exit_recovery(struct tcp_stack *st, struct tcp_conn *c)
 	tcp_cc(c)->on_recovery_exit(c, st->now_us);
 }
 
-static void enter_recovery(struct weft_worker *w, struct tcp_conn *c)
+void tcp_enter_recovery(struct weft_worker *w, struct tcp_conn *c)
 {
 	struct tcp_stack *st = tcp_st(w);
 
 	tcp_cc(c)->on_loss(c, st->now_us);
 	c->recover = c->snd_max;
 	c->high_rxt = c->snd_una;
+	c->lost_below = c->snd_una;
+	c->rxt_n = 0;
 	c->flags &= ~CF_RESCUE; /* RFC 6675 5 step (4): RescueRxt undefined */
 	TCP_STAT(st, fast_retransmits, 1);
 	if (c->flags & CF_SACK) {
 		/* RFC 6675 5 step (4): RecoveryPoint = HighData, cwnd = ssthresh, resend HighACK + 1. */
 		c->recovery = TCP_REC_SACK;
 		TCP_STAT(st, sack_recoveries, 1);
+		tcp_loss_detect(c);
 	} else {
 		/* RFC 6582 3.2 step 2 (RFC 5681 3.2 step 2 and 3): inflate by the three segments that left. */
 		c->recovery = TCP_REC_NEWRENO;
@@ -638,6 +648,10 @@ static bool ack_input(struct weft_worker *w, struct tcp_conn *c, const struct tc
 		weft_drop(w, m, WEFT_DROP_TCP_BAD_ACK);
 		return false;
 	}
+	if ((c->flags & (CF_SACK | CF_REORD)) == CF_SACK && tcp_sack_reordered(c, &s->opt, ack)) {
+		c->flags |= CF_REORD;
+		TCP_STAT(st, reordering_seen, 1);
+	}
 	if ((c->flags & CF_SACK) && s->opt.n_sack)
 		sack_news = tcp_sack_update(c, &s->opt);
 
@@ -662,6 +676,12 @@ static bool ack_input(struct weft_worker *w, struct tcp_conn *c, const struct tc
 			c->cwnd = c->prior_cwnd > c->cwnd ? c->prior_cwnd : c->cwnd;
 			c->ssthresh = c->prior_ssthresh;
 			TCP_STAT(st, spurious_rto, 1);
+			if (c->recovery == TCP_REC_LOSS) {
+				/* Nothing was lost: the repair ends, and what it deemed lost is not. */
+				c->recovery = TCP_REC_NONE;
+				c->rxt_n = 0;
+				c->dupacks = 0;
+			}
 		}
 		c->prior_cwnd = 0;
 		c->flags |= CF_PTO_RESTART;
@@ -681,7 +701,10 @@ static bool ack_input(struct weft_worker *w, struct tcp_conn *c, const struct tc
 				exit_recovery(st, c);
 			} else {
 				TCP_STAT(st, partial_acks, 1);
-				if (c->recovery == TCP_REC_NEWRENO) {
+				if (c->recovery == TCP_REC_LOSS) {
+					/* RFC 6675 5.1: the repair after an RTO slow-starts. */
+					tcp_cc(c)->on_ack(c, acked, st->now_us);
+				} else if (c->recovery == TCP_REC_NEWRENO) {
 					/*
 					 * RFC 6582 3.2 step 4: resend the next hole at once and
 					 * deflate by what was acknowledged, adding back one SMSS.
@@ -727,11 +750,15 @@ static bool ack_input(struct weft_worker *w, struct tcp_conn *c, const struct tc
 					    ((c->flags & CF_SACK) && tcp_sack_is_lost(c, c->snd_una));
 				/* RFC 6582 3.2 step 2: not for data sent before the last recovery or RTO. */
 				if (lost && seq_ge(ack, c->recover))
-					enter_recovery(w, c);
+					tcp_enter_recovery(w, c);
 			} else if (c->recovery == TCP_REC_NEWRENO) {
 				c->cwnd += c->mss; /* RFC 5681 3.2 step 4 */
 			}
 		}
+	}
+	if (c->flags & CF_SACK) {
+		tcp_loss_detect(c);
+		tcp_reo_arm(st, c);
 	}
 
 	/* Window update (3.10.7.4 fifth, ESTABLISHED): only from a newer segment. */

@@ -511,6 +511,13 @@ static inline bool fin_sent(const struct tcp_conn *c)
 	return (c->flags & CF_FIN_QUEUED) && seq_gt(c->snd_max, c->fin_seq);
 }
 
+/* A retransmission in SACK recovery is tracked, so that its own loss is found (tcp_loss_detect()). */
+static inline void note_rxt(struct tcp_conn *c, uint32_t seq, uint32_t end)
+{
+	if ((c->recovery == TCP_REC_SACK || c->recovery == TCP_REC_LOSS) && seq_lt(seq, end))
+		tcp_rxt_add(c, seq, end);
+}
+
 void tcp_retransmit_head(struct weft_worker *w, struct tcp_conn *c)
 {
 	struct tcp_stack *st = tcp_st(w);
@@ -532,6 +539,7 @@ void tcp_retransmit_head(struct weft_worker *w, struct tcp_conn *c)
 	if (tcp_xmit(w, c, seq, len, flags) != 0)
 		return;
 	uint32_t end = seq + len + ((flags & TCP_FIN) ? 1 : 0);
+	note_rxt(c, seq, end);
 	c->snd_nxt = seq_max(c->snd_nxt, end);
 	c->high_rxt = seq_max(c->high_rxt, seq + len);
 }
@@ -625,7 +633,8 @@ static uint32_t rescue_rxt(struct weft_worker *w, struct tcp_conn *c)
 		return 0;
 	if (c->sb_n && c->sb[c->sb_n - 1].end == end)
 		end = c->sb[c->sb_n - 1].start;
-	if (!seq_gt(end, c->snd_una))
+	/* The highest unSACKed octet must lie above HighRxt (RFC 6675 4, rule 4). */
+	if (!seq_gt(end, c->snd_una) || !seq_gt(end, c->high_rxt))
 		return 0;
 	last_segment(c, end, &seq, &len, &flags);
 	if (len == 0 && !(flags & TCP_FIN))
@@ -633,15 +642,46 @@ static uint32_t rescue_rxt(struct weft_worker *w, struct tcp_conn *c)
 	account(st, c, seq, len);
 	if (tcp_xmit(w, c, seq, len, flags) != 0)
 		return 0;
+	note_rxt(c, seq, seq + len + ((flags & TCP_FIN) ? 1 : 0));
 	TCP_STAT(st, rescue_retransmits, 1);
 	c->flags |= CF_RESCUE;
 	c->rescue_rxt = c->recover;
 	return len + ((flags & TCP_FIN) ? 1 : 0);
 }
 
+/* A retransmission found lost goes again, ahead of everything (its hole holds up SND.UNA). */
+static uint32_t resend_lost_rxt(struct weft_worker *w, struct tcp_conn *c)
+{
+	struct tcp_stack *st = tcp_st(w);
+	uint32_t seq, len;
+	unsigned i;
+
+	while (tcp_rxt_next_lost(c, &i, &seq, &len)) {
+		uint8_t flags = TCP_ACK;
+		uint32_t fin = fin_sent(c) && seq_lt(c->fin_seq, c->rxt[i].end) ? 1 : 0;
+		tcp_rxt_remove(c, i);
+		if (len > c->mss)
+			len = c->mss;
+		if (fin) {
+			len = c->fin_seq - seq;
+			flags |= TCP_FIN;
+		}
+		if (len == 0 && !fin)
+			continue;
+		account(st, c, seq, len);
+		if (tcp_xmit(w, c, seq, len, flags) != 0)
+			return 0;
+		TCP_STAT(st, lost_retransmits, 1);
+		tcp_rxt_add(c, seq, seq + len + fin);
+		return len + fin;
+	}
+	return 0;
+}
+
 /*
  * RFC 6675 5, steps (C): while cwnd - pipe >= 1 SMSS, send NextSeg():
- * lost holes first, then new data, then holes not yet deemed lost.
+ * retransmissions found lost, lost holes, then new data, then holes not
+ * yet deemed lost.
  */
 static bool output_sack_recovery(struct weft_worker *w, struct tcp_conn *c)
 {
@@ -650,6 +690,12 @@ static bool output_sack_recovery(struct weft_worker *w, struct tcp_conn *c)
 	bool sent = false;
 
 	while (c->cwnd > pipe && c->cwnd - pipe >= c->mss) {
+		uint32_t n = resend_lost_rxt(w, c);
+		if (n) {
+			pipe += n;
+			sent = true;
+			continue;
+		}
 		if (tcp_sack_next_hole(c, true, &seq, &len) ||
 		    (!(seq_lt(c->snd_nxt, data_end(c)) && c->snd_wnd) && tcp_sack_next_hole(c, false, &seq, &len))) {
 			if (len > c->mss)
@@ -660,12 +706,13 @@ static bool output_sack_recovery(struct weft_worker *w, struct tcp_conn *c)
 			account(st, c, seq, len);
 			if (tcp_xmit(w, c, seq, len, flags) != 0)
 				break;
+			note_rxt(c, seq, seq + len + ((flags & TCP_FIN) ? 1 : 0));
 			c->high_rxt = seq + len;
 			pipe += len;
 			sent = true;
 			continue;
 		}
-		uint32_t n = send_new(w, c, c->cwnd - pipe);
+		n = send_new(w, c, c->cwnd - pipe);
 		if (n == 0) {
 			n = rescue_rxt(w, c);
 			if (n == 0)
@@ -721,7 +768,7 @@ void tcp_output(struct weft_worker *w, struct tcp_conn *c)
 		return; /* handshake segments belong to input and the timers */
 	}
 
-	if (c->recovery == TCP_REC_SACK) {
+	if (c->recovery == TCP_REC_SACK || c->recovery == TCP_REC_LOSS) {
 		sent = output_sack_recovery(w, c);
 	} else {
 		/*

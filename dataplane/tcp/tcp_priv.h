@@ -60,6 +60,7 @@
 #define TCP_DUPTHRESH 3       /* RFC 5681 3.2, RFC 6675 2 */
 #define TCP_SB_MAX 16         /* SACK scoreboard ranges kept */
 #define TCP_RSACK_MAX 4       /* SACK blocks remembered for sending */
+#define TCP_RXT_MAX 32        /* retransmissions in flight tracked for lost-retransmission detection */
 #define TCP_INIT_CWND_SEGS 10 /* RFC 6928 */
 #define TCP_COPY_MAX 256      /* payloads this small are copied into the header mbuf */
 #define TCP_PAWS_IDLE_MS (24ull * 24 * 3600 * 1000) /* RFC 7323 5.5: TS.Recent expires after 24 days */
@@ -186,6 +187,7 @@ enum tcp_timer {
 	TCP_T_WAIT,   /* TIME_WAIT expiry, orphaned FIN_WAIT_2 */
 	TCP_T_EVENT,  /* events posted outside input (CLOSED once the reader drained the queue) */
 	TCP_T_PTO,    /* RFC 8985 7: tail loss probe */
+	TCP_T_REO,    /* RFC 8985 6.3: RACK reordering window, before SACKed data makes a hole lost */
 	TCP_T_MAX,
 };
 
@@ -212,11 +214,30 @@ enum tcp_timer {
 #define CF_TLP_OUT 0x00080000u    /* RFC 8985 7: a loss probe is outstanding (tlp_end) */
 #define CF_TLP_RTX 0x00100000u    /* ...and it was a retransmission */
 #define CF_PTO_RESTART 0x00200000u /* new data was acknowledged: restart the probe timer */
+#define CF_REORD 0x00400000u      /* RFC 8985 RACK.reord: the peer saw our segments out of order */
 
-enum tcp_recovery { TCP_REC_NONE, TCP_REC_SACK, TCP_REC_NEWRENO };
+/*
+ * Loss recovery in progress: SACK-based fast recovery (RFC 6675), NewReno
+ * without SACK (RFC 6582), or repair after a retransmission timeout with
+ * SACK (the RFC 6675 5.1 slow start that resends only unSACKed data).
+ */
+enum tcp_recovery { TCP_REC_NONE, TCP_REC_SACK, TCP_REC_NEWRENO, TCP_REC_LOSS };
 
 struct tcp_sack_block {
 	uint32_t start, end;
+};
+
+/*
+ * A retransmission in flight, kept in the order they were sent. It is lost
+ * once something sent after it has been delivered (RFC 8985 6.2's rule,
+ * with the send order standing for the send time): a later retransmission,
+ * or original data at or above hi_orig (SND.MAX when it went, so sent
+ * afterwards). RFC 6675 alone never resends a segment twice before the RTO.
+ */
+struct tcp_rxt {
+	uint32_t start, end;
+	uint32_t hi_orig;
+	uint32_t lost; /* found lost, to be sent again */
 };
 
 struct tcp_cubic {
@@ -312,6 +333,14 @@ struct tcp_conn {
 	/* SACK: scoreboard of what the peer holds above snd_una (RFC 6675). */
 	struct tcp_sack_block sb[TCP_SB_MAX];
 	uint8_t sb_n;
+	uint8_t rxt_n;          /* entries in rxt[] */
+	/*
+	 * In recovery, every unSACKed octet below lost_below is lost (RFC 8985
+	 * 6.2 with a zero reordering window while no reordering was seen: data
+	 * sent after it arrived; after an RTO, everything outstanding).
+	 */
+	uint32_t lost_below;
+	struct tcp_rxt rxt[TCP_RXT_MAX];
 	/* SACK blocks we report, most recent first (RFC 2018 4). */
 	struct tcp_sack_block rsack[TCP_RSACK_MAX];
 	uint8_t rsack_n;
@@ -485,6 +514,8 @@ uint32_t tcp_rcv_window(const struct tcp_conn *c);
 void tcp_retransmit_head(struct weft_worker *w, struct tcp_conn *c);
 /* RFC 8985 7.3: send a loss probe (new data if possible, else the last segment again). */
 void tcp_tlp_send(struct weft_worker *w, struct tcp_conn *c);
+/* tcp_input.c: fast retransmit and the start of loss recovery (RFC 6675 5, RFC 6582 3.2). */
+void tcp_enter_recovery(struct weft_worker *w, struct tcp_conn *c);
 /* Free the payload at the head of the send queue up to new_una. */
 void tcp_sndq_ack(struct tcp_conn *c, uint32_t new_una);
 void tcp_q_free(struct tcp_q *q);
@@ -497,6 +528,12 @@ void tcp_timer_unlink(struct tcp_stack *st, struct tcp_conn *c);
 /* (Re)arm the retransmission timer for data in flight, stop it when nothing is. */
 void tcp_rtx_arm(struct tcp_stack *st, struct tcp_conn *c);
 void tcp_keepalive_arm(struct tcp_stack *st, struct tcp_conn *c);
+/*
+ * RFC 8985 6.2 and 6.3, outside recovery: data sent after SND.UNA's
+ * segment was SACKed, yet too little for RFC 6675's DupThresh. Arm the
+ * reordering window; when it ends with the hole still there, recovery starts.
+ */
+void tcp_reo_arm(struct tcp_stack *st, struct tcp_conn *c);
 /* RFC 8985 7.2: arm, restart (restart) or stop the tail loss probe timer as the state allows. */
 void tcp_tlp_arm(struct tcp_stack *st, struct tcp_conn *c, bool restart);
 
@@ -506,13 +543,22 @@ bool tcp_sack_update(struct tcp_conn *c, const struct tcp_opts *o);
 /* Drop scoreboard ranges at or below snd_una. */
 void tcp_sack_trim(struct tcp_conn *c);
 void tcp_sack_clear(struct tcp_conn *c);
-/* RFC 6675 IsLost(seq). */
+/* RFC 6675 IsLost(seq), or below lost_below. */
 bool tcp_sack_is_lost(const struct tcp_conn *c, uint32_t seq);
 /* RFC 6675 SetPipe(). */
 uint32_t tcp_sack_pipe(const struct tcp_conn *c);
 /* RFC 6675 NextSeg() rule 1 and 3: an unSACKed range above HighRxt to retransmit. */
 bool tcp_sack_next_hole(const struct tcp_conn *c, bool need_lost, uint32_t *seq, uint32_t *len);
 bool tcp_sack_is_sacked(const struct tcp_conn *c, uint32_t seq);
+/* Before the scoreboard takes o's blocks: do they or the ACK show an original delivered late? */
+bool tcp_sack_reordered(const struct tcp_conn *c, const struct tcp_opts *o, uint32_t ack);
+/* A retransmission of [start, end) went out in recovery: track it. */
+void tcp_rxt_add(struct tcp_conn *c, uint32_t start, uint32_t end);
+/* After an ACK in recovery: move lost_below up, drop delivered retransmissions, mark lost ones. Returns how many were newly found lost. */
+unsigned tcp_loss_detect(struct tcp_conn *c);
+/* The oldest retransmission found lost: [*seq, *seq + *len) to send again (entry *i). */
+bool tcp_rxt_next_lost(const struct tcp_conn *c, unsigned *i, uint32_t *seq, uint32_t *len);
+void tcp_rxt_remove(struct tcp_conn *c, unsigned i);
 /* Record a received out-of-order block for our own SACK option (RFC 2018 4). */
 void tcp_rsack_add(struct tcp_conn *c, uint32_t start, uint32_t end);
 /* Drop reported blocks now covered by rcv_nxt. */

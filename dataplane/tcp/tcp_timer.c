@@ -149,6 +149,47 @@ void tcp_tlp_arm(struct tcp_stack *st, struct tcp_conn *c, bool restart)
 	tcp_timer_set(st, c, TCP_T_PTO, pto);
 }
 
+/*
+ * RACK's reordering window (RFC 8985 6.2 step 4): a quarter of the RTT
+ * (SRTT standing in for the minimum), at least one tick of the wheel;
+ * once the path was seen reordering, a whole SRTT (the RFC's multiplier
+ * grown to its bound).
+ */
+static uint64_t reo_wnd_ms(const struct tcp_conn *c)
+{
+	uint64_t us = (c->flags & CF_REORD) ? c->srtt_us : c->srtt_us / 4;
+	uint64_t ms = (us + 999) / 1000;
+	return ms ? ms : 1;
+}
+
+/* A hole at SND.UNA with SACKed data above it, in the open state: only the reordering window can end it. */
+static bool reo_candidate(const struct tcp_conn *c)
+{
+	return (c->flags & CF_SACK) && c->recovery == TCP_REC_NONE && c->sb_n && c->snd_max != c->snd_una &&
+	       seq_ge(c->snd_una, c->recover) && !(c->flags & (CF_PERSIST | CF_DEAD)) &&
+	       (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT || c->state == TCP_FIN_WAIT_1 ||
+		c->state == TCP_CLOSING || c->state == TCP_LAST_ACK);
+}
+
+void tcp_reo_arm(struct tcp_stack *st, struct tcp_conn *c)
+{
+	if (!reo_candidate(c)) {
+		tcp_timer_stop(st, c, TCP_T_REO);
+		return;
+	}
+	if (c->tmr[TCP_T_REO] == 0)
+		tcp_timer_set(st, c, TCP_T_REO, reo_wnd_ms(c));
+}
+
+/* The reordering window passed and the hole is still there: it is lost (RFC 8985 6.3). */
+static void on_reo(struct weft_worker *w, struct tcp_conn *c)
+{
+	if (!reo_candidate(c))
+		return;
+	TCP_STAT(tcp_st(w), rack_timeouts, 1);
+	tcp_enter_recovery(w, c);
+}
+
 /* RFC 8985 7.3: the probe timer expired: send the probe, then let the RTO guard it. */
 static void on_pto(struct weft_worker *w, struct tcp_conn *c)
 {
@@ -237,16 +278,30 @@ static void rtx_data(struct weft_worker *w, struct tcp_conn *c)
 	c->cwnd = c->mss; /* loss window, one segment */
 	c->flags &= ~CF_TLP_OUT; /* the probe (if any) was lost too */
 	tcp_timer_stop(st, c, TCP_T_PTO);
-	c->recovery = TCP_REC_NONE;
 	c->dupacks = 0;
 	/* RFC 6582 4: no fast retransmit for data sent before the timeout. */
 	c->recover = c->snd_max;
-	/* RFC 6675 5.1 leaves the scoreboard to the implementation; RFC 2018 8 says SACKed data may be
-	 * reneged: start over from SND.UNA, go-back-N, as Linux does after an RTO. */
-	tcp_sack_clear(c);
-	c->snd_nxt = c->snd_una;
 	c->high_rxt = c->snd_una;
-	c->flags &= ~CF_RTT_TIMING; /* Karn: no sample from a retransmitted segment */
+	c->rxt_n = 0;
+	c->flags &= ~(CF_RTT_TIMING | CF_RESCUE); /* Karn: no sample from a retransmitted segment */
+	if (c->flags & CF_SACK) {
+		/*
+		 * RFC 6675 5.1: the slow start that follows uses what the peer
+		 * SACKed: every unSACKed octet outstanding is lost and goes again,
+		 * SACKed ones do not (as Linux's loss state). RFC 2018 8 lets a
+		 * receiver renege on SACKed data: a second timeout in a row forgets
+		 * the scoreboard, and everything from SND.UNA goes again.
+		 */
+		if (c->backoff > 0)
+			tcp_sack_clear(c);
+		c->recovery = TCP_REC_LOSS;
+		c->lost_below = c->snd_max;
+		TCP_STAT(st, rto_recoveries, 1);
+	} else {
+		/* Without SACK: go back N from SND.UNA. */
+		c->recovery = TCP_REC_NONE;
+		c->snd_nxt = c->snd_una;
+	}
 	c->backoff++;
 	tcp_retransmit_head(w, c);
 	tcp_timer_set(st, c, TCP_T_RTX, rto_backed_off(st, c));
@@ -326,9 +381,10 @@ static void handle(struct weft_worker *w, struct tcp_conn *c)
 		[TCP_T_WAIT] = on_wait,
 		[TCP_T_EVENT] = NULL, /* its work is the tcp_finish() below */
 		[TCP_T_PTO] = on_pto,
+		[TCP_T_REO] = on_reo,
 	};
-	static const enum tcp_timer order[TCP_T_MAX] = {TCP_T_WAIT, TCP_T_EVENT, TCP_T_RTX, TCP_T_PTO,
-							TCP_T_KEEP, TCP_T_DELACK};
+	static const enum tcp_timer order[TCP_T_MAX] = {TCP_T_WAIT, TCP_T_EVENT, TCP_T_RTX, TCP_T_REO,
+							TCP_T_PTO,  TCP_T_KEEP,  TCP_T_DELACK};
 
 	for (unsigned i = 0; i < TCP_T_MAX; i++) {
 		enum tcp_timer t = order[i];

@@ -221,12 +221,23 @@ s = json.load(sys.stdin)
 t, p, d = s["tcp"], s["tcp_proxy"], s["drops"]
 keys = ("segs_in", "segs_out", "retransmits", "rto_fires", "fast_retransmits", "sack_recoveries",
         "spurious_rto", "limited_transmits", "rescue_retransmits", "tlp_probes", "tlp_recoveries",
+        "lost_retransmits", "rto_recoveries", "rack_timeouts", "reordering_seen",
         "ooo_segs", "ooo_drops", "dup_acks", "resets_in", "resets_out", "timeouts",
         "rst_after_close")
 out = ["%s=%d" % (k, t[k]) for k in keys if t.get(k)]
 out += ["proxy.%s=%d" % (k, v) for k, v in p.items() if isinstance(v, int) and v and not k.startswith("bytes")]
 out += ["drop.%s=%d" % (k, v) for k, v in d.items() if v and k.startswith("tcp")]
 print(" ".join(out))' 2>/dev/null
+}
+
+# What a kernel end went through since kernel_snap saved its counters in FILE: retransmission
+# timeouts, retransmitted segments, loss probes, SACK recoveries and aborts.
+KERNEL_COUNTERS="TcpRetransSegs TcpExtTCPTimeouts TcpExtTCPLossProbes TcpExtTCPSackRecovery TcpExtTCPAbortOn*"
+kernel_snap() { "$1" nstat -az $KERNEL_COUNTERS 2>/dev/null >"$2"; }
+kernel_tcp() {
+	"$1" nstat -az $KERNEL_COUNTERS 2>/dev/null | awk -v before="$2" '
+		BEGIN { while ((getline l < before) > 0) { split(l, f); was[f[1]] = f[2] } }
+		$2 ~ /^[0-9]+$/ && $2 - was[$1] > 0 { printf "%s=%d ", $1, $2 - was[$1] }'
 }
 
 case_begin() {
@@ -437,10 +448,11 @@ for f in "loss1:{drop: 0.01}" "loss5:{drop: 0.05}" "reorder25:{reorder: 0.25}" "
 	fi
 	# 5% loss on every link is slow with weft's current recovery: give it a lower floor.
 	if [ "$name" = loss5 ]; then rate=200000; else rate=1000000; fi
+	kernel_snap ipc "$TMP/kc"
+	kernel_snap ipu "$TMP/ku"
 	transfer "$name" 198.18.0.1 5100 "$BYTES" "$rate"
 	echo "# $name: weft's stack: $(tcp_summary)"
-	echo "# $name: kernels' aborts: client $(ipc nstat -az 'TcpExtTCPAbortOn*' 2>/dev/null | awk '$2 > 0 {printf "%s=%s ", $1, $2}')" \
-		"upstream $(ipu nstat -az 'TcpExtTCPAbortOn*' 2>/dev/null | awk '$2 > 0 {printf "%s=%s ", $1, $2}')"
+	echo "# $name: kernels: client $(kernel_tcp ipc "$TMP/kc")upstream $(kernel_tcp ipu "$TMP/ku")"
 	weft_stop
 	rc=$?
 	check "$name: weftd stops cleanly (exit $rc)" test "$rc" -eq 0

@@ -1472,9 +1472,12 @@ static void test_sack_recovery_multiple_holes(void **state)
 	/*
 	 * One duplicate ACK, but four segments SACKed above S1: more than
 	 * (DupThresh - 1) * SMSS bytes, so IsLost(HighACK + 1) holds and
-	 * recovery starts (RFC 6675 5 step 3). cwnd = ssthresh = 4.5
-	 * segments; pipe counts the retransmission and the five segments
-	 * not lost: nothing else fits.
+	 * recovery starts (RFC 6675 5 step 3). In recovery, with no
+	 * reordering seen, RACK's reordering window is zero (RFC 8985 6.2):
+	 * S5 and S6, sent after S4, arrived, so hole 4 is lost too, though
+	 * RFC 6675's DupThresh rule alone would wait for a third segment.
+	 * cwnd = ssthresh = 4.5 segments; pipe counts the retransmission and
+	 * the three segments above S7 not deemed lost: nothing else fits.
 	 */
 	assert_int_equal(pop(h)->seq, S(1));
 	th_none(h);
@@ -1486,10 +1489,7 @@ static void test_sack_recovery_multiple_holes(void **state)
 	s.sack[0][0] = S(8);
 	s.sack[0][1] = S(10);
 	th_in(h, &s);
-	/*
-	 * Now hole 4 is lost too and pipe drops to two segments: NextSeg gives
-	 * hole 4 (rule 1) and, with no new data, hole 7 (rule 3).
-	 */
+	/* Now hole 7 is lost and pipe drops to the retransmission: NextSeg gives holes 4 and 7 (rule 1). */
 	assert_int_equal(pop(h)->seq, S(4));
 	assert_int_equal(pop(h)->seq, S(7));
 	th_none(h);
@@ -1503,6 +1503,185 @@ static void test_sack_recovery_multiple_holes(void **state)
 	assert_int_equal(ci.cwnd, ci.ssthresh);
 	th_none(h);
 #undef S
+	th_free(h);
+}
+
+/* A dup ACK carrying SACK blocks {start, end} in segment units above base b. */
+static void sack_ack(struct th *h, struct th_peer *p, uint32_t b, uint32_t mss, unsigned n, const uint32_t (*blk)[2])
+{
+	struct th_seg s;
+	th_peer_seg(p, &s, F_ACK, NULL, 0);
+	s.nsack = (uint8_t)n;
+	for (unsigned i = 0; i < n; i++) {
+		s.sack[i][0] = b + blk[i][0] * mss;
+		s.sack[i][1] = b + blk[i][1] * mss;
+	}
+	th_in(h, &s);
+}
+
+/*
+ * After an RTO with SACK, the repair resends only what the peer lacks
+ * (RFC 6675 5.1), slow-starting from one segment; go-back-N would resend
+ * S2, S3 and S6, which the peer holds.
+ */
+static void test_rto_keeps_sack_scoreboard(void **state)
+{
+	struct tcp_params prm;
+	th_params(&prm);
+	prm.tlp = false;
+	struct th *h = th_new(&prm, 1);
+	struct th_peer p = {.ts = true, .sack = true};
+	const uint32_t mss = 1448;
+	struct tcp_conn_info ci;
+
+	(void)state;
+	th_passive_open(h, &p);
+	uint32_t b = p.ack;
+	send_and_pop(h, &p, 8, mss);
+	for (unsigned i = 0; i < 5000 && th_out_count(h) == 0; i++)
+		th_advance(h, 1);
+	struct th_out *o = pop(h);
+	assert_int_equal(o->seq, b); /* the RTO resends S0 */
+	th_peer_saw(&p, o);          /* and the peer echoes it: no spurious-timeout undo */
+	th_none(h);
+	assert_int_equal(th_stats(h)->rto_fires, 1);
+	/* The peer holds S0 now, and S2, S3, S6: it lacks S1, S4, S5, S7. */
+	p.ack = b + mss;
+	const uint32_t sb1[][2] = {{6, 7}, {2, 4}};
+	sack_ack(h, &p, b, mss, 2, sb1);
+	/* cwnd two segments (one plus the one acknowledged): the holes S1 and S4, not S2. */
+	assert_int_equal(pop(h)->seq, b + 1 * mss);
+	assert_int_equal(pop(h)->seq, b + 4 * mss);
+	th_none(h);
+	p.ack = b + 5 * mss;
+	const uint32_t sb2[][2] = {{6, 7}};
+	sack_ack(h, &p, b, mss, 1, sb2);
+	assert_int_equal(pop(h)->seq, b + 5 * mss);
+	assert_int_equal(pop(h)->seq, b + 7 * mss);
+	th_none(h);
+	p.ack = b + 8 * mss;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	th_none(h);
+	tcp_conn_info(p.c, &ci);
+	assert_false(ci.in_recovery);
+	assert_int_equal(th_stats(h)->rto_recoveries, 1);
+	assert_int_equal(th_stats(h)->rto_fires, 1);
+	assert_int_equal(th_stats(h)->retransmits, 5);
+	th_free(h);
+}
+
+/*
+ * A retransmission lost in SACK recovery is found when data sent after it
+ * arrives (RFC 8985 6.2), and goes again at once instead of at the RTO.
+ */
+static void test_lost_retransmission(void **state)
+{
+	struct tcp_params prm;
+	th_params(&prm);
+	prm.cc = TCP_CC_NEWRENO;
+	struct th *h = th_new(&prm, 1);
+	struct th_peer p = {.ts = true, .sack = true};
+	const uint32_t mss = 1448;
+	static uint8_t buf[20 * 1448];
+
+	(void)state;
+	th_passive_open(h, &p);
+	uint32_t b = p.ack;
+	th_pattern(buf, sizeof(buf), 0);
+	assert_int_equal(tcp_send(h->w, p.c, buf, sizeof(buf)), (int)sizeof(buf));
+	for (unsigned i = 0; i < 10; i++)
+		assert_int_equal(pop(h)->seq, b + i * mss);
+	th_none(h);
+	/* S0 lost: three segments SACKed above it start recovery; cwnd = ssthresh = 5 segments. */
+	const uint32_t sb1[][2] = {{1, 4}};
+	sack_ack(h, &p, b, mss, 1, sb1);
+	assert_int_equal(pop(h)->seq, b);
+	th_none(h);
+	/* All but S0 arrived: pipe is the retransmission, four new segments go. */
+	const uint32_t sb2[][2] = {{1, 10}};
+	sack_ack(h, &p, b, mss, 1, sb2);
+	for (unsigned i = 10; i < 14; i++)
+		assert_int_equal(pop(h)->seq, b + i * mss);
+	th_none(h);
+	assert_int_equal(th_stats(h)->lost_retransmits, 0);
+	/* S10, sent after the retransmission, arrived; S0 did not: the retransmission was lost. */
+	const uint32_t sb3[][2] = {{1, 11}};
+	sack_ack(h, &p, b, mss, 1, sb3);
+	assert_int_equal(pop(h)->seq, b);
+	th_none(h);
+	assert_int_equal(th_stats(h)->lost_retransmits, 1);
+	assert_int_equal(th_stats(h)->rto_fires, 0);
+	p.ack = b + 14 * mss;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	th_drain(h);
+	th_free(h);
+}
+
+/*
+ * One segment SACKed above a hole is too little for DupThresh, but RACK
+ * deems the hole lost once the reordering window (a quarter of the RTT, a
+ * millisecond here) has passed (RFC 8985 6.3), long before the loss probe.
+ */
+static void test_rack_reordering_timer(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {.ts = true, .sack = true};
+	const uint32_t mss = 1448;
+	struct tcp_conn_info ci;
+
+	(void)state;
+	th_passive_open(h, &p);
+	uint32_t b = p.ack;
+	send_and_pop(h, &p, 4, mss);
+	const uint32_t sb[][2] = {{1, 2}};
+	sack_ack(h, &p, b, mss, 1, sb);
+	th_none(h);
+	tcp_conn_info(p.c, &ci);
+	assert_false(ci.in_recovery);
+	th_advance(h, 1);
+	assert_int_equal(pop(h)->seq, b);
+	/* No new data to send: the rescue retransmission of the tail (RFC 6675 4 rule 4). */
+	assert_int_equal(pop(h)->seq, b + 3 * mss);
+	th_none(h);
+	tcp_conn_info(p.c, &ci);
+	assert_true(ci.in_recovery);
+	assert_int_equal(th_stats(h)->rack_timeouts, 1);
+	assert_int_equal(th_stats(h)->tlp_probes, 0);
+	p.ack = b + 4 * mss;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	th_none(h);
+	tcp_conn_info(p.c, &ci);
+	assert_false(ci.in_recovery);
+	th_free(h);
+}
+
+/* Reordering seen (an original filled a hole late): the window grows, no recovery for it. */
+static void test_rack_reordering_seen(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {.ts = true, .sack = true};
+	const uint32_t mss = 1448;
+	struct tcp_conn_info ci;
+
+	(void)state;
+	th_passive_open(h, &p);
+	uint32_t b = p.ack;
+	send_and_pop(h, &p, 4, mss);
+	const uint32_t sb[][2] = {{1, 2}};
+	sack_ack(h, &p, b, mss, 1, sb);
+	/* S0 arrives late, before the window ends: reordering, not loss. */
+	p.ack = b + 2 * mss;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	th_advance(h, 2);
+	th_none(h);
+	tcp_conn_info(p.c, &ci);
+	assert_false(ci.in_recovery);
+	assert_int_equal(th_stats(h)->reordering_seen, 1);
+	assert_int_equal(th_stats(h)->rack_timeouts, 0);
+	assert_int_equal(th_stats(h)->retransmits, 0);
+	p.ack = b + 4 * mss;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	th_none(h);
 	th_free(h);
 }
 
@@ -2653,6 +2832,10 @@ int main(void)
 		cmocka_unit_test(test_sack_recovery_multiple_holes),
 		cmocka_unit_test(test_limited_transmit),
 		cmocka_unit_test(test_sack_rescue_retransmission),
+		cmocka_unit_test(test_rto_keeps_sack_scoreboard),
+		cmocka_unit_test(test_lost_retransmission),
+		cmocka_unit_test(test_rack_reordering_timer),
+		cmocka_unit_test(test_rack_reordering_seen),
 		cmocka_unit_test(test_tail_loss_probe),
 		cmocka_unit_test(test_tail_loss_probe_spurious),
 		cmocka_unit_test(test_zero_window_probe),
