@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "policy/stats.h"
+#include "policy/stats_emit.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -54,7 +55,7 @@ void weft_stats_sampler_apply(const struct weft_stats_sampler *s, struct weft_st
 
 static unsigned n_workers(const struct weft_stats_view *v)
 {
-	return v->n_workers < WEFT_MAX_WORKERS ? v->n_workers : WEFT_MAX_WORKERS;
+	return weft_stats_workers_n(v);
 }
 
 static unsigned n_ports(const struct weft_stats_view *v)
@@ -216,32 +217,20 @@ static void json_events(struct weft_buf *o, const struct weft_worker_counters *c
 /* The "tcp" object of worker w, or summed over the workers when w is -1. */
 static void json_tcp(struct weft_buf *o, const struct weft_stats_view *v, int w, const char *indent)
 {
-	weft_buf_printf(o, "{\n%s  \"connections\": {", indent);
-	for (unsigned s = 0; s < tcp_states_n(v); s++) {
-		uint64_t n = 0;
-		for (unsigned i = 0; i < n_workers(v); i++)
-			if ((w < 0 || (unsigned)w == i) && tcp_on(v, i))
-				n += v->tcp.state[i][s];
-		weft_buf_printf(o, "%s\n%s    ", s ? "," : "", indent);
-		weft_buf_json_str(o, v->tcp.state_name[s]);
-		weft_buf_printf(o, ": %" PRIu64, n);
-	}
-	weft_buf_printf(o, "\n%s  }", indent);
-	for (unsigned k = 0; k < tcp_stats_n(v); k++) {
-		uint64_t n = 0;
-		for (unsigned i = 0; i < n_workers(v); i++)
-			if ((w < 0 || (unsigned)w == i) && tcp_on(v, i))
-				n += v->tcp.stat[i][k];
-		weft_buf_printf(o, ",\n%s  ", indent);
-		weft_buf_json_str(o, v->tcp.stat_name[k]);
-		weft_buf_printf(o, ": %" PRIu64, n);
-	}
+	const struct weft_stats_src src = {v, v->tcp.present};
+
+	weft_buf_puts(o, "{");
+	weft_stats_json_map(o, src, w, indent, false, "connections", 0, tcp_states_n(v), v->tcp.state_name,
+			    WEFT_STATS_COLS(v->tcp.state));
+	weft_stats_json_members(o, src, w, indent, "  ", true, 0, tcp_stats_n(v), v->tcp.stat_name,
+				WEFT_STATS_COLS(v->tcp.stat));
 	weft_buf_printf(o, "\n%s}", indent);
 }
 
 /* The "tcp_proxy" object of worker w, or summed over the workers when w is -1. */
 static void json_proxy(struct weft_buf *o, const struct weft_stats_view *v, int w, const char *indent)
 {
+	const struct weft_stats_src src = {v, v->proxy.present};
 	char tmp[64];
 	uint64_t active = 0;
 
@@ -250,28 +239,16 @@ static void json_proxy(struct weft_buf *o, const struct weft_stats_view *v, int 
 			for (unsigned s = 0; s < proxy_slots_n(v); s++)
 				active += v->proxy.active[i][s];
 	weft_buf_printf(o, "{\n%s  \"sessions_active\": %" PRIu64, indent, active);
-	for (unsigned k = 0; k < proxy_stats_n(v); k++) {
-		uint64_t n = 0;
-		for (unsigned i = 0; i < n_workers(v); i++)
-			if ((w < 0 || (unsigned)w == i) && proxy_on(v, i))
-				n += v->proxy.stat[i][k];
-		weft_buf_printf(o, ",\n%s  ", indent);
-		weft_buf_json_str(o, v->proxy.stat_name[k]);
-		weft_buf_printf(o, ": %" PRIu64, n);
-	}
+	weft_stats_json_members(o, src, w, indent, "  ", true, 0, proxy_stats_n(v), v->proxy.stat_name,
+				WEFT_STATS_COLS(v->proxy.stat));
 	weft_buf_printf(o, ",\n%s  \"listeners\": [", indent);
 	bool first = true;
 	for (unsigned s = 0; s < proxy_slots_n(v); s++) {
 		const char *name = slot_name(v, s, tmp, sizeof(tmp));
-		uint64_t a = 0, t = 0;
 		if (name == NULL)
 			continue;
-		for (unsigned i = 0; i < n_workers(v); i++) {
-			if ((w < 0 || (unsigned)w == i) && proxy_on(v, i)) {
-				a += v->proxy.active[i][s];
-				t += v->proxy.total[i][s];
-			}
-		}
+		uint64_t a = weft_stats_sum(src, w, WEFT_STATS_COLS(v->proxy.active), s);
+		uint64_t t = weft_stats_sum(src, w, WEFT_STATS_COLS(v->proxy.total), s);
 		weft_buf_printf(o, "%s\n%s    {\"listener\": ", first ? "" : ",", indent);
 		weft_buf_json_str(o, name);
 		weft_buf_printf(o, ", \"sessions_active\": %" PRIu64 ", \"sessions_total\": %" PRIu64 "}", a, t);
@@ -421,26 +398,6 @@ int weft_stats_prom_label(struct weft_buf *o, const char *s)
 	return o->failed ? -1 : 0;
 }
 
-/* HELP text escapes only backslash and newline (quotes stay as they are). */
-static void prom_help_text(struct weft_buf *o, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\\')
-			weft_buf_puts(o, "\\\\");
-		else if (*s == '\n')
-			weft_buf_puts(o, "\\n");
-		else
-			weft_buf_putc(o, *s);
-	}
-}
-
-static void prom_family(struct weft_buf *o, const char *name, const char *type, const char *help)
-{
-	weft_buf_printf(o, "# HELP %s ", name);
-	prom_help_text(o, help);
-	weft_buf_printf(o, "\n# TYPE %s %s\n", name, type);
-}
-
 /* Per-port counter family; get() picks the value of port p. */
 typedef uint64_t (*port_value_fn)(const struct weft_stats_view *v, unsigned p);
 
@@ -449,7 +406,7 @@ static void prom_port_family(struct weft_buf *o, const struct weft_stats_view *v
 {
 	char tmp[64];
 
-	prom_family(o, name, type, help);
+	weft_stats_prom_family(o, name, type, help);
 	for (unsigned p = 0; p < n_ports(v); p++) {
 		weft_buf_printf(o, "%s{port=\"", name);
 		weft_stats_prom_label(o, port_name(v, p, tmp, sizeof(tmp)));
@@ -549,50 +506,23 @@ static const struct {
 	 dev_speed},
 };
 
-/* Metric names built from counter names: only what Prometheus allows ([a-zA-Z0-9_:]). */
-static void prom_name(char *out, size_t len, const char *prefix, const char *stat, const char *suffix)
-{
-	size_t n = (size_t)snprintf(out, len, "%s", prefix);
-
-	for (const char *s = stat; *s != '\0' && n + 1 < len; s++) {
-		char c = *s;
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-		out[n++] = ok ? c : '_';
-	}
-	out[n] = '\0';
-	snprintf(out + n, len - n, "%s", suffix);
-}
-
 static void prom_tcp(const struct weft_stats_view *v, struct weft_buf *o)
 {
-	char name[128];
+	const struct weft_stats_src src = {v, v->tcp.present};
 
-	prom_family(o, "weft_tcp_connections", "gauge", "TCP connections of the worker's stack, by state.");
-	for (unsigned w = 0; w < n_workers(v); w++) {
-		if (!tcp_on(v, w))
-			continue;
-		for (unsigned s = 0; s < tcp_states_n(v); s++) {
-			weft_buf_printf(o, "weft_tcp_connections{worker=\"%u\",state=\"", w);
-			weft_stats_prom_label(o, v->tcp.state_name[s]);
-			weft_buf_printf(o, "\"} %" PRIu64 "\n", v->tcp.state[w][s]);
-		}
-	}
-	for (unsigned k = 0; k < tcp_stats_n(v); k++) {
-		prom_name(name, sizeof(name), "weft_tcp_", v->tcp.stat_name[k], "_total");
-		prom_family(o, name, "counter", v->tcp.stat_help != NULL ? v->tcp.stat_help[k] : "");
-		for (unsigned w = 0; w < n_workers(v); w++)
-			if (tcp_on(v, w))
-				weft_buf_printf(o, "%s{worker=\"%u\"} %" PRIu64 "\n", name, w, v->tcp.stat[w][k]);
-	}
+	weft_stats_prom_labelled(o, src, "weft_tcp_connections", "gauge", "TCP connections of the worker's stack, by state.",
+				 "state", 0, tcp_states_n(v), v->tcp.state_name, WEFT_STATS_COLS(v->tcp.state));
+	weft_stats_prom_stat_families(o, src, "weft_tcp_", tcp_stats_n(v), v->tcp.stat_name, v->tcp.stat_help,
+				      WEFT_STATS_COLS(v->tcp.stat));
 }
 
 static void prom_proxy(const struct weft_stats_view *v, struct weft_buf *o)
 {
-	char name[128], tmp[64];
+	char tmp[64];
 
 	for (int total = 0; total < 2; total++) {
 		const char *fam = total ? "weft_tcp_proxy_sessions_total" : "weft_tcp_proxy_sessions_active";
-		prom_family(o, fam, total ? "counter" : "gauge",
+		weft_stats_prom_family(o, fam, total ? "counter" : "gauge",
 			    total ? "tcp_proxy sessions opened, by worker and listener."
 				  : "tcp_proxy sessions open now, by worker and listener.");
 		for (unsigned w = 0; w < n_workers(v); w++) {
@@ -608,13 +538,9 @@ static void prom_proxy(const struct weft_stats_view *v, struct weft_buf *o)
 			}
 		}
 	}
-	for (unsigned k = 0; k < proxy_stats_n(v); k++) {
-		prom_name(name, sizeof(name), "weft_tcp_proxy_", v->proxy.stat_name[k], "_total");
-		prom_family(o, name, "counter", v->proxy.stat_help != NULL ? v->proxy.stat_help[k] : "");
-		for (unsigned w = 0; w < n_workers(v); w++)
-			if (proxy_on(v, w))
-				weft_buf_printf(o, "%s{worker=\"%u\"} %" PRIu64 "\n", name, w, v->proxy.stat[w][k]);
-	}
+	weft_stats_prom_stat_families(o, (struct weft_stats_src){v, v->proxy.present}, "weft_tcp_proxy_",
+				      proxy_stats_n(v), v->proxy.stat_name, v->proxy.stat_help,
+				      WEFT_STATS_COLS(v->proxy.stat));
 }
 
 int weft_stats_prometheus(const struct weft_stats_view *v, struct weft_buf *o)
@@ -623,7 +549,7 @@ int weft_stats_prometheus(const struct weft_stats_view *v, struct weft_buf *o)
 	 * Every reason for every worker, zeros included: a series that appears
 	 * only after its first drop breaks rate() over the window it appears in.
 	 */
-	prom_family(o, "weft_drops_total", "counter",
+	weft_stats_prom_family(o, "weft_drops_total", "counter",
 		    "Packets, connections or requests refused, by worker and reason.");
 	for (unsigned w = 0; w < n_workers(v); w++) {
 		const struct weft_worker_counters *c = v->workers[w];
@@ -634,7 +560,7 @@ int weft_stats_prometheus(const struct weft_stats_view *v, struct weft_buf *o)
 					w, weft_drop_name[r], WEFT_CTR_READ(c->drops[r]));
 	}
 
-	prom_family(o, "weft_events_total", "counter", "Things that happened, by worker and event.");
+	weft_stats_prom_family(o, "weft_events_total", "counter", "Things that happened, by worker and event.");
 	for (unsigned w = 0; w < n_workers(v); w++) {
 		const struct weft_worker_counters *c = v->workers[w];
 		if (c == NULL)
@@ -648,14 +574,14 @@ int weft_stats_prometheus(const struct weft_stats_view *v, struct weft_buf *o)
 		prom_port_family(o, v, port_families[i].name, port_families[i].type,
 				 port_families[i].help, port_families[i].get);
 
-	prom_family(o, "weft_worker_busy_percent", "gauge",
+	weft_stats_prom_family(o, "weft_worker_busy_percent", "gauge",
 		    "Share of the last sampling window the worker spent on iterations that found work.");
 	for (unsigned w = 0; w < n_workers(v); w++)
 		if (v->workers[w] != NULL)
 			weft_buf_printf(o, "weft_worker_busy_percent{worker=\"%u\",lcore=\"%u\"} %.2f\n",
 					w, v->worker_lcore[w], clamp_pct(v->busy_pct[w]));
 
-	prom_family(o, "weft_worker_iterations_total", "counter",
+	weft_stats_prom_family(o, "weft_worker_iterations_total", "counter",
 		    "Poll-loop iterations the worker has run.");
 	for (unsigned w = 0; w < n_workers(v); w++)
 		if (v->workers[w] != NULL)
@@ -675,11 +601,11 @@ int weft_stats_prometheus(const struct weft_stats_view *v, struct weft_buf *o)
 	if (v->tls.n_stats > 0)
 		weft_stats_tls_prometheus(v, o);
 
-	prom_family(o, "weft_config_version", "gauge",
+	weft_stats_prom_family(o, "weft_config_version", "gauge",
 		    "Version of the configuration snapshot the workers run.");
 	weft_buf_printf(o, "weft_config_version %" PRIu64 "\n", v->config_version);
 
-	prom_family(o, "weft_uptime_seconds", "gauge", "Seconds since weftd started.");
+	weft_stats_prom_family(o, "weft_uptime_seconds", "gauge", "Seconds since weftd started.");
 	weft_buf_printf(o, "weft_uptime_seconds %" PRIu64 "\n", v->uptime_s);
 
 	return o->failed ? -1 : 0;

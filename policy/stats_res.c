@@ -17,6 +17,7 @@
 #include "policy/httpcfg.h"
 #include "policy/resilience.h"
 #include "policy/stats.h"
+#include "policy/stats_emit.h"
 
 static const char *const outcome_names[WEFT_OUT_N] = {
 	[WEFT_OUT_SUCCESS] = "success",
@@ -118,11 +119,6 @@ void weft_stats_res_json(const struct weft_http_snap *hs, struct weft_buf *o, co
 
 /* ---- Prometheus ------------------------------------------------------------------------------- */
 
-static void family(struct weft_buf *o, const char *name, const char *type, const char *help)
-{
-	weft_buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
 static void cl_label(struct weft_buf *o, const char *name, const struct weft_cluster_rt *rt)
 {
 	weft_buf_printf(o, "%s{cluster=\"", name);
@@ -138,136 +134,151 @@ static void ep_label(struct weft_buf *o, const char *name, const struct weft_clu
 	weft_buf_printf(o, ",endpoint=\"%s\"", hostport(&rt->ep[e], hp, sizeof(hp)));
 }
 
+static const char *active_label(int b)
+{
+	return active_names[b];
+}
+
+static const char *breaker_label(int b)
+{
+	return weft_breaker_name((enum weft_breaker)b);
+}
+
+static const char *eject_label(int r)
+{
+	return weft_eject_reason_name((enum weft_eject_reason)r);
+}
+
+static const char *outcome_label(int k)
+{
+	return outcome_names[k];
+}
+
+/* n series of a cluster (e < 0) or of its endpoint e, by a second label: ...,label="label_of(i)"} vals[i]. */
+static void series_by(struct weft_buf *o, const char *name, const struct weft_cluster_rt *rt, int e, const char *label,
+		      int n, const char *(*label_of)(int), const uint64_t *vals)
+{
+	for (int i = 0; i < n; i++) {
+		if (e < 0)
+			cl_label(o, name, rt);
+		else
+			ep_label(o, name, rt, (unsigned)e);
+		weft_buf_printf(o, ",%s=\"%s\"} %" PRIu64 "\n", label, label_of(i), vals[i]);
+	}
+}
+
+/* The per-cluster families, in the order they are rendered. */
+enum cl_fam { CL_ACTIVE, CL_OVERFLOW, CL_BUDGET, CL_RETRIES, CL_EJ_ACTIVE, CL_EJ_TOTAL, CL_USABLE, CL_PANIC, CL_EJ_REASON };
+
+static const struct {
+	const char *name, *type, *help;
+} cl_fams[] = {
+	[CL_ACTIVE] = {"weft_cluster_active", "gauge",
+		       "What the circuit breakers count now, all workers together, by cluster and resource."},
+	[CL_OVERFLOW] = {"weft_cluster_breaker_overflow_total", "counter",
+			 "Admissions refused by a circuit breaker (503 with x-weft-overflow), by cluster and threshold."},
+	[CL_BUDGET] = {"weft_cluster_retry_budget_overflow_total", "counter",
+		       "Retries not made because the retry budget was spent."},
+	[CL_RETRIES] = {"weft_cluster_retries_admitted_total", "counter",
+			"Retries the retry budget and max_retries admitted."},
+	[CL_EJ_ACTIVE] = {"weft_outlier_ejections_active", "gauge", "Endpoints of the cluster ejected now."},
+	[CL_EJ_TOTAL] = {"weft_outlier_ejections_total", "counter", "Ejections of the cluster's endpoints, all reasons."},
+	[CL_USABLE] = {"weft_cluster_endpoints_usable", "gauge", "Endpoints neither ejected nor failing health checks."},
+	[CL_PANIC] = {"weft_cluster_panic", "gauge", "1 while fewer endpoints than panic_threshold_percent are usable."},
+	[CL_EJ_REASON] = {"weft_outlier_ejections_reason_total", "counter", "Ejections by cluster and detector."},
+};
+
+/* The series of family f for one cluster. */
+static void cl_series(struct weft_buf *o, enum cl_fam f, const struct weft_cluster_rt *rt,
+		      const struct weft_rt_cluster_stats *cs)
+{
+	const char *name = cl_fams[f].name;
+	uint64_t v;
+
+	switch (f) {
+	case CL_ACTIVE: series_by(o, name, rt, -1, "resource", WEFT_BRK_N, active_label, cs->active); return;
+	case CL_OVERFLOW: series_by(o, name, rt, -1, "threshold", WEFT_BRK_N, breaker_label, cs->overflow); return;
+	case CL_EJ_REASON:
+		series_by(o, name, rt, -1, "reason", WEFT_EJECT_N, eject_label, cs->ejections_total);
+		return;
+	case CL_BUDGET: v = cs->budget_overflow; break;
+	case CL_RETRIES: v = cs->retries; break;
+	case CL_EJ_ACTIVE: v = cs->ejected_now; break;
+	case CL_EJ_TOTAL: v = ejections_sum(cs); break;
+	case CL_USABLE: v = cs->n_usable; break;
+	default: v = cs->panic; break;
+	}
+	cl_label(o, name, rt);
+	weft_buf_printf(o, "} %" PRIu64 "\n", v);
+}
+
+/* The per-endpoint families, in the order they are rendered. */
+enum ep_fam { EP_REQUESTS, EP_OUTCOMES, EP_SUCCESS_RATE, EP_EJECTED, EP_HEALTHY, EP_EJECTIONS };
+
+static const struct {
+	const char *name, *type, *help;
+} ep_fams[] = {
+	[EP_REQUESTS] = {"weft_endpoint_requests_total", "counter", "Attempts on the endpoint that ended with an outcome."},
+	[EP_OUTCOMES] = {"weft_endpoint_outcomes_total", "counter",
+			 "Attempts on the endpoint by outcome: success (below 500), 5xx, gateway_error (502-504), "
+			 "local_failure (connect failure, reset, timeout)."},
+	[EP_SUCCESS_RATE] = {"weft_endpoint_success_rate", "gauge",
+			     "Share of successful attempts over the last outlier_detection interval (NaN: too few requests)."},
+	[EP_EJECTED] = {"weft_endpoint_ejected", "gauge", "1 while the outlier detector has the endpoint ejected."},
+	[EP_HEALTHY] = {"weft_endpoint_healthy", "gauge", "0 while the endpoint fails its active health checks."},
+	[EP_EJECTIONS] = {"weft_endpoint_ejections_total", "counter", "Times the endpoint was ejected."},
+};
+
+/* The series of family f for endpoint e of a cluster. */
+static void ep_series(struct weft_buf *o, enum ep_fam f, const struct weft_cluster_rt *rt, unsigned e,
+		      const struct weft_rt_ep_stats *es)
+{
+	const char *name = ep_fams[f].name;
+	uint64_t v;
+
+	switch (f) {
+	case EP_OUTCOMES: series_by(o, name, rt, (int)e, "outcome", WEFT_OUT_N, outcome_label, es->n); return;
+	case EP_SUCCESS_RATE:
+		ep_label(o, name, rt, e);
+		if (es->success_rate_ppm >= 0)
+			weft_buf_printf(o, "} %.6f\n", es->success_rate_ppm / 1e6);
+		else
+			weft_buf_puts(o, "} NaN\n");
+		return;
+	case EP_REQUESTS: v = es->requests; break;
+	case EP_EJECTED: v = es->ejected; break;
+	case EP_HEALTHY: v = !es->hc_down; break;
+	default: v = es->ejections_total; break;
+	}
+	ep_label(o, name, rt, e);
+	weft_buf_printf(o, "} %" PRIu64 "\n", v);
+}
+
 void weft_stats_res_prometheus(const struct weft_http_snap *hs, struct weft_buf *o)
 {
 	unsigned n = hs != NULL ? hs->n_clusters : 0;
 	struct weft_rt_cluster_stats cs;
+	struct weft_rt_ep_stats es;
 
 	if (n == 0)
 		return;
-	family(o, "weft_cluster_active", "gauge",
-	       "What the circuit breakers count now, all workers together, by cluster and resource.");
-	for (unsigned c = 0; c < n; c++) {
-		const struct weft_cluster_rt *rt = rt_of(hs, c);
-		if (rt == NULL)
-			continue;
-		weft_cluster_rt_stats(rt, &cs);
-		for (int b = 0; b < WEFT_BRK_N; b++) {
-			cl_label(o, "weft_cluster_active", rt);
-			weft_buf_printf(o, ",resource=\"%s\"} %" PRIu64 "\n", active_names[b], cs.active[b]);
-		}
-	}
-	family(o, "weft_cluster_breaker_overflow_total", "counter",
-	       "Admissions refused by a circuit breaker (503 with x-weft-overflow), by cluster and threshold.");
-	for (unsigned c = 0; c < n; c++) {
-		const struct weft_cluster_rt *rt = rt_of(hs, c);
-		if (rt == NULL)
-			continue;
-		weft_cluster_rt_stats(rt, &cs);
-		for (int b = 0; b < WEFT_BRK_N; b++) {
-			cl_label(o, "weft_cluster_breaker_overflow_total", rt);
-			weft_buf_printf(o, ",threshold=\"%s\"} %" PRIu64 "\n", weft_breaker_name((enum weft_breaker)b),
-					cs.overflow[b]);
-		}
-	}
-	struct {
-		const char *name, *type, *help;
-		int what;
-	} per_cluster[] = {
-		{"weft_cluster_retry_budget_overflow_total", "counter", "Retries not made because the retry budget was spent.", 0},
-		{"weft_cluster_retries_admitted_total", "counter", "Retries the retry budget and max_retries admitted.", 1},
-		{"weft_outlier_ejections_active", "gauge", "Endpoints of the cluster ejected now.", 2},
-		{"weft_outlier_ejections_total", "counter", "Ejections of the cluster's endpoints, all reasons.", 3},
-		{"weft_cluster_endpoints_usable", "gauge", "Endpoints neither ejected nor failing health checks.", 4},
-		{"weft_cluster_panic", "gauge", "1 while fewer endpoints than panic_threshold_percent are usable.", 5},
-	};
-	for (size_t k = 0; k < sizeof(per_cluster) / sizeof(per_cluster[0]); k++) {
-		family(o, per_cluster[k].name, per_cluster[k].type, per_cluster[k].help);
+	for (size_t f = 0; f < sizeof(cl_fams) / sizeof(cl_fams[0]); f++) {
+		weft_stats_prom_family(o, cl_fams[f].name, cl_fams[f].type, cl_fams[f].help);
 		for (unsigned c = 0; c < n; c++) {
 			const struct weft_cluster_rt *rt = rt_of(hs, c);
 			if (rt == NULL)
 				continue;
 			weft_cluster_rt_stats(rt, &cs);
-			uint64_t v = per_cluster[k].what == 0   ? cs.budget_overflow
-				     : per_cluster[k].what == 1 ? cs.retries
-				     : per_cluster[k].what == 2 ? cs.ejected_now
-				     : per_cluster[k].what == 3 ? ejections_sum(&cs)
-				     : per_cluster[k].what == 4 ? cs.n_usable
-								: (uint64_t)cs.panic;
-			cl_label(o, per_cluster[k].name, rt);
-			weft_buf_printf(o, "} %" PRIu64 "\n", v);
+			cl_series(o, (enum cl_fam)f, rt, &cs);
 		}
 	}
-	family(o, "weft_outlier_ejections_reason_total", "counter", "Ejections by cluster and detector.");
-	for (unsigned c = 0; c < n; c++) {
-		const struct weft_cluster_rt *rt = rt_of(hs, c);
-		if (rt == NULL)
-			continue;
-		weft_cluster_rt_stats(rt, &cs);
-		for (int r = 0; r < WEFT_EJECT_N; r++) {
-			cl_label(o, "weft_outlier_ejections_reason_total", rt);
-			weft_buf_printf(o, ",reason=\"%s\"} %" PRIu64 "\n", weft_eject_reason_name((enum weft_eject_reason)r),
-					cs.ejections_total[r]);
-		}
-	}
-
-	/* Per endpoint. */
-	family(o, "weft_endpoint_requests_total", "counter", "Attempts on the endpoint that ended with an outcome.");
-	for (unsigned c = 0; c < n; c++) {
-		const struct weft_cluster_rt *rt = rt_of(hs, c);
-		for (unsigned e = 0; rt != NULL && e < rt->n_ep; e++) {
-			struct weft_rt_ep_stats es;
-			weft_cluster_rt_ep_stats(rt, e, &es);
-			ep_label(o, "weft_endpoint_requests_total", rt, e);
-			weft_buf_printf(o, "} %" PRIu64 "\n", es.requests);
-		}
-	}
-	family(o, "weft_endpoint_outcomes_total", "counter",
-	       "Attempts on the endpoint by outcome: success (below 500), 5xx, gateway_error (502-504), "
-	       "local_failure (connect failure, reset, timeout).");
-	for (unsigned c = 0; c < n; c++) {
-		const struct weft_cluster_rt *rt = rt_of(hs, c);
-		for (unsigned e = 0; rt != NULL && e < rt->n_ep; e++) {
-			struct weft_rt_ep_stats es;
-			weft_cluster_rt_ep_stats(rt, e, &es);
-			for (int k = 0; k < WEFT_OUT_N; k++) {
-				ep_label(o, "weft_endpoint_outcomes_total", rt, e);
-				weft_buf_printf(o, ",outcome=\"%s\"} %" PRIu64 "\n", outcome_names[k], es.n[k]);
-			}
-		}
-	}
-	family(o, "weft_endpoint_success_rate", "gauge",
-	       "Share of successful attempts over the last outlier_detection interval (NaN: too few requests).");
-	for (unsigned c = 0; c < n; c++) {
-		const struct weft_cluster_rt *rt = rt_of(hs, c);
-		for (unsigned e = 0; rt != NULL && e < rt->n_ep; e++) {
-			struct weft_rt_ep_stats es;
-			weft_cluster_rt_ep_stats(rt, e, &es);
-			ep_label(o, "weft_endpoint_success_rate", rt, e);
-			if (es.success_rate_ppm >= 0)
-				weft_buf_printf(o, "} %.6f\n", es.success_rate_ppm / 1e6);
-			else
-				weft_buf_puts(o, "} NaN\n");
-		}
-	}
-	struct {
-		const char *name, *type, *help;
-		int what;
-	} per_ep[] = {
-		{"weft_endpoint_ejected", "gauge", "1 while the outlier detector has the endpoint ejected.", 0},
-		{"weft_endpoint_healthy", "gauge", "0 while the endpoint fails its active health checks.", 1},
-		{"weft_endpoint_ejections_total", "counter", "Times the endpoint was ejected.", 2},
-	};
-	for (size_t k = 0; k < sizeof(per_ep) / sizeof(per_ep[0]); k++) {
-		family(o, per_ep[k].name, per_ep[k].type, per_ep[k].help);
+	for (size_t f = 0; f < sizeof(ep_fams) / sizeof(ep_fams[0]); f++) {
+		weft_stats_prom_family(o, ep_fams[f].name, ep_fams[f].type, ep_fams[f].help);
 		for (unsigned c = 0; c < n; c++) {
 			const struct weft_cluster_rt *rt = rt_of(hs, c);
 			for (unsigned e = 0; rt != NULL && e < rt->n_ep; e++) {
-				struct weft_rt_ep_stats es;
 				weft_cluster_rt_ep_stats(rt, e, &es);
-				uint64_t v = per_ep[k].what == 0 ? es.ejected : per_ep[k].what == 1 ? !es.hc_down : es.ejections_total;
-				ep_label(o, per_ep[k].name, rt, e);
-				weft_buf_printf(o, "} %" PRIu64 "\n", v);
+				ep_series(o, (enum ep_fam)f, rt, e, &es);
 			}
 		}
 	}
