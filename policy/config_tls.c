@@ -93,12 +93,20 @@ static int get_dns(ctx_t *c, struct weft_tls_cfg *t, const yaml_node_t *n, const
 	return str_add(c, t, n, path, s, out);
 }
 
-/* alpn: [h2, http/1.1] -> "h2,http/1.1". */
-static int get_alpn(ctx_t *c, struct weft_tls_cfg *t, const yaml_node_t *n, const char *path, weft_cfg_str *out)
+/*
+ * The alpn key of the block at bpath (node block): [h2, http/1.1] ->
+ * "h2,http/1.1". n is its value, NULL when the key is absent: then dflt, or
+ * no ALPN when dflt is NULL.
+ */
+static int get_alpn(ctx_t *c, struct weft_tls_cfg *t, const yaml_node_t *block, const yaml_node_t *n,
+		    const char *bpath, const char *dflt, weft_cfg_str *out)
 {
-	char buf[128] = "", p[PATH_LEN], sh[72];
+	char buf[128] = "", path[PATH_LEN], p[PATH_LEN], sh[72];
 	size_t k;
 
+	if (n == NULL)
+		return dflt != NULL ? str_add(c, t, block, bpath, dflt, out) : 0;
+	weft_cfgy_path_key(path, bpath, "alpn");
 	if (is_null(n) || n->type != YAML_SEQUENCE_NODE)
 		return fail(c, line_of(n), path, "expected a sequence of protocol names, as [http/1.1]");
 	k = weft_cfgy_seq_len(n);
@@ -335,14 +343,8 @@ int weft_cfgt_listener(struct weft_cfg_ctx *c, const char *lpath, const yaml_nod
 		if (get_path(c, t, f[CRL].val, p, &b->crl) != 0)
 			return -1;
 	}
-	if (f[ALPN].val != NULL) {
-		weft_cfgy_path_key(p, path, "alpn");
-		if (get_alpn(c, t, f[ALPN].val, p, &b->alpn) != 0)
-			return -1;
-	} else if (l->kind == WEFT_LISTENER_HTTP) {
-		if (str_add(c, t, n, path, "http/1.1", &b->alpn) != 0)
-			return -1;
-	}
+	if (get_alpn(c, t, n, f[ALPN].val, path, l->kind == WEFT_LISTENER_HTTP ? "http/1.1" : NULL, &b->alpn) != 0)
+		return -1;
 	if (f[VERSIONS].val != NULL && get_versions(c, f[VERSIONS].val, path, &b->versions) != 0)
 		return -1;
 	if (f[TICKETS].val != NULL) {
@@ -422,11 +424,8 @@ int weft_cfgt_cluster(struct weft_cfg_ctx *c, const char *cpath, const yaml_node
 		if (get_names(c, t, f[VERIFY].val, p, true, b->verify, &b->n_verify, true) != 0)
 			return -1;
 	}
-	if (f[ALPN].val != NULL) {
-		weft_cfgy_path_key(p, path, "alpn");
-		if (get_alpn(c, t, f[ALPN].val, p, &b->alpn) != 0)
-			return -1;
-	}
+	if (get_alpn(c, t, n, f[ALPN].val, path, NULL, &b->alpn) != 0)
+		return -1;
 	if (f[VERSIONS].val != NULL && get_versions(c, f[VERSIONS].val, path, &b->versions) != 0)
 		return -1;
 	t->n_blocks++;
