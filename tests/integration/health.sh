@@ -33,27 +33,7 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib/topo.sh"
 
-: "${WEFTD:?WEFTD must point at the weftd binary}"
-PY=/usr/bin/python3
-TMP=$(mktemp -d /tmp/weft-health.XXXXXX)
-UP_PIDS=()
-
-cleanup() {
-	for p in "${UP_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	topo_down
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if [ "$(id -u)" != 0 ]; then
-	echo "1..0 # SKIP needs root"
-	exit 0
-fi
-if ! command -v curl >/dev/null; then
-	echo "1..0 # SKIP curl not installed"
-	exit 0
-fi
+scenario_start health curl
 
 topo_up 1
 
@@ -96,7 +76,7 @@ UP1= UP2=
 up_start() { # INSTANCE [CERT_PREFIX]
 	# Not through ipu: a function in the background is a subshell, and $! would be its pid.
 	ip netns exec "$NS_U" "$PY" "$TMP/up.py" 808"$1" "$1" "$TMP" ${2:-} >>"$TMP/up.log" 2>&1 &
-	UP_PIDS+=($!)
+	SERVER_PIDS+=($!)
 	eval "UP$1=$!"
 	local i
 	for i in $(seq 1 50); do
@@ -113,18 +93,9 @@ up_start 2
 # config WEB_HEALTH_CHECK_BLOCK [closed]: web's health_check lines ("" for none); "closed" adds a
 # cluster checked with TCP connects to a port nobody listens on.
 config() {
+	# not the shared hugepages: other suites may hold them
+	weft_yaml_base 256 false "${WORKER_CPUS:-1}" 16384
 	cat <<YAML
-eal:
-  main_cpu: 0
-  worker_cpus: [${WORKER_CPUS:-1}]
-  memory_mb: 256
-  hugepages: false   # not the shared hugepages: other suites may hold them
-  file_prefix: ${TOPO_ID}
-  mbufs_per_worker: 16384
-ports:
-  - {name: p0, driver: af_packet, iface: p0, addresses: [198.18.0.1/24]}
-  - {name: p1, driver: af_packet, iface: p1, addresses: [198.18.1.1/24]}
-admin: {address: 127.0.0.1, port: 9901}
 clusters:
   - name: web
     outlier_detection: {enabled: false}   # what moves traffic here is the health checks alone

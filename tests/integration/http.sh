@@ -36,33 +36,11 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib/topo.sh"
 
-: "${WEFTD:?WEFTD must point at the weftd binary}"
-PY=/usr/bin/python3
 ECHO="$HERE/httpecho.py"
 BYTES=${WEFT_HTTP_BYTES:-67108864}
 SWAP_S=${WEFT_HTTP_SWAP_S:-20}
 CASES=${WEFT_HTTP_CASES:-"routing rewrites headers local balancing keepalive bodies protocol failures reload swap"}
-TMP=$(mktemp -d /tmp/weft-http.XXXXXX)
-SERVER_PIDS=()
-
-cleanup() {
-	for p in "${SERVER_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	topo_down
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if [ "$(id -u)" != 0 ]; then
-	echo "1..0 # SKIP needs root"
-	exit 0
-fi
-for t in curl socat; do
-	if ! command -v $t >/dev/null; then
-		echo "1..0 # SKIP $t not installed"
-		exit 0
-	fi
-done
+scenario_start http curl socat
 
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -94,18 +72,8 @@ YAML
 }
 
 config() { # VERSION INSTANCE
+	weft_yaml_base 768 "$HUGE" "${WORKER_CPUS:-1}" 65536 v6
 	cat <<YAML
-eal:
-  main_cpu: 0
-  worker_cpus: [${WORKER_CPUS:-1}]
-  memory_mb: 768
-  hugepages: $HUGE
-  file_prefix: ${TOPO_ID}
-  mbufs_per_worker: 65536
-ports:
-  - {name: p0, driver: af_packet, iface: p0, addresses: [198.18.0.1/24, "2001:db8::1/64"]}
-  - {name: p1, driver: af_packet, iface: p1, addresses: [198.18.1.1/24, "2001:db8:1::1/64"]}
-admin: {address: 127.0.0.1, port: 9901}
 tcp: {time_wait_ms: 2000}
 clusters:
   - {name: c1, endpoints: [{address: 198.18.1.2, port: 8081}]}

@@ -43,35 +43,19 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib/topo.sh"
 . "$HERE/../lib/outage.sh"
 
-: "${WEFTD:?WEFTD must point at the weftd binary}"
-PY=/usr/bin/python3
 LOADGEN="$HERE/loadgen.py"
 CASES=${WEFT_RES_CASES:-"pertry route header breakers slow outage"}
-TMP=$(mktemp -d /tmp/weft-res.XXXXXX)
 E4_PID=
 E5_PID=
 
-cleanup() {
+# Run at exit by topo.sh before the topology goes.
+scenario_cleanup() {
 	[ -n "${WEFT_RES_KEEP:-}" ] && cp -r "$TMP" "$WEFT_RES_KEEP" # the logs, for a post-mortem
 	[ -n "$E4_PID" ] && kill "$E4_PID" 2>/dev/null
 	[ -n "$E5_PID" ] && kill "$E5_PID" 2>/dev/null
 	outage_servers_stop
-	topo_down
-	rm -rf "$TMP"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if [ "$(id -u)" != 0 ]; then
-	echo "1..0 # SKIP needs root"
-	exit 0
-fi
-for t in curl socat; do
-	if ! command -v $t >/dev/null; then
-		echo "1..0 # SKIP $t not installed"
-		exit 0
-	fi
-done
+scenario_start res curl socat
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # Hugepages only when the whole pool fits in the free ones (other weftd instances may hold them).
@@ -88,20 +72,7 @@ E5_PID=$!
 
 # ---- configuration ----------------------------------------------------------------------------
 
-head_yaml() {
-	cat <<YAML
-eal:
-  main_cpu: 0
-  worker_cpus: [${WORKER_CPUS:-0}]
-  memory_mb: 512
-  hugepages: $HUGE
-  file_prefix: ${TOPO_ID}
-ports:
-  - {name: p0, driver: af_packet, iface: p0, addresses: [198.18.0.1/24]}
-  - {name: p1, driver: af_packet, iface: p1, addresses: [198.18.1.1/24]}
-admin: {address: 127.0.0.1, port: 9901}
-YAML
-}
+head_yaml() { weft_yaml_base 512 "$HUGE" "${WORKER_CPUS:-0}"; }
 E123='[{address: 198.18.1.2, port: 8081}, {address: 198.18.1.2, port: 8082}, {address: 198.18.1.2, port: 8083}]'
 E4='[{address: 198.18.1.2, port: 8084}]'
 

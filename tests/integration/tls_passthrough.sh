@@ -27,27 +27,7 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib/topo.sh"
 
-: "${WEFTD:?WEFTD must point at the weftd binary}"
-PY=/usr/bin/python3
-TMP=$(mktemp -d /tmp/weft-pt.XXXXXX)
-SERVER_PIDS=()
-
-cleanup() {
-	for p in "${SERVER_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	topo_down
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if [ "$(id -u)" != 0 ]; then
-	echo "1..0 # SKIP needs root"
-	exit 0
-fi
-if ! command -v openssl >/dev/null 2>&1; then
-	echo "1..0 # SKIP needs the openssl command"
-	exit 0
-fi
+scenario_start pt openssl
 
 # ---- certificates: one self-signed server certificate per upstream ------------------------------
 
@@ -77,25 +57,9 @@ done
 
 # ---- weftd ---------------------------------------------------------------------------------------
 
-cat >"$TMP/weft.yaml" <<YAML
-eal:
-  main_cpu: 0
-  worker_cpus: [1]
-  memory_mb: 512
-  hugepages: $(weft_hugepages 512)
-  file_prefix: ${TOPO_ID}
-ports:
-  - name: p0
-    driver: af_packet
-    iface: p0
-    addresses: [198.18.0.1/24]
-  - name: p1
-    driver: af_packet
-    iface: p1
-    addresses: [198.18.1.1/24]
-admin:
-  address: 127.0.0.1
-  port: 9901
+{
+	weft_yaml_base 512 "$(weft_hugepages 512)" 1
+	cat <<YAML
 clusters:
   - {name: cluster_a, endpoints: [{address: 198.18.1.2, port: 9443}]}
   - {name: cluster_b, endpoints: [{address: 198.18.1.2, port: 9444}]}
@@ -117,6 +81,7 @@ listeners:
       - {server_names: ["a.weft.test"], cluster: cluster_a}
       - {server_names: ["*"], cluster: cluster_b}
 YAML
+} >"$TMP/weft.yaml"
 
 if ! weft_start "$TMP/weft.yaml" "$TMP/weftd.log"; then
 	tap_not_ok "weftd starts"

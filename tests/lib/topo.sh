@@ -144,6 +144,68 @@ weft_metric() {
 		END { printf "%d\n", s }'
 }
 
+# scenario_start NAME [TOOL...]: what every integration scenario does first. WEFTD must be
+# set; TMP is a fresh /tmp/weft-NAME.XXXXXX and PY the system python. At exit the script's
+# scenario_cleanup runs (when it defines one), the pids in SERVER_PIDS are killed, the
+# topology and TMP removed. Without root or without one of the TOOLs the scenario prints
+# "1..0 # SKIP ..." and exits 0.
+scenario_start() {
+	local name=$1 t
+	shift
+	: "${WEFTD:?WEFTD must point at the weftd binary}"
+	PY=/usr/bin/python3
+	TMP=$(mktemp -d "/tmp/weft-$name.XXXXXX")
+	SERVER_PIDS=()
+	trap _scenario_exit EXIT
+	trap 'exit 130' INT TERM
+	if [ "$(id -u)" != 0 ]; then
+		echo "1..0 # SKIP needs root"
+		exit 0
+	fi
+	for t in "$@"; do
+		if ! command -v "$t" >/dev/null 2>&1; then
+			echo "1..0 # SKIP $t not installed"
+			exit 0
+		fi
+	done
+}
+
+_scenario_exit() {
+	local p
+	if declare -F scenario_cleanup >/dev/null; then
+		scenario_cleanup
+	fi
+	for p in "${SERVER_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	topo_down
+	rm -rf "$TMP"
+}
+
+# weft_yaml_base MEMORY_MB HUGEPAGES WORKER_CPUS [MBUFS_PER_WORKER [v6]]: the eal, ports and
+# admin sections of a weftd config for this topology (p0 198.18.0.1/24, p1 198.18.1.1/24 on
+# af_packet; "v6" adds 2001:db8::1/64 and 2001:db8:1::1/64), admin on 127.0.0.1:9901.
+weft_yaml_base() {
+	local p0=198.18.0.1/24 p1=198.18.1.1/24
+	if [ "${5:-}" = v6 ]; then
+		p0="$p0, \"2001:db8::1/64\""
+		p1="$p1, \"2001:db8:1::1/64\""
+	fi
+	cat <<YAML
+eal:
+  main_cpu: 0
+  worker_cpus: [$3]
+  memory_mb: $1
+  hugepages: $2
+  file_prefix: ${TOPO_ID}
+YAML
+	[ -n "${4:-}" ] && echo "  mbufs_per_worker: $4"
+	cat <<YAML
+ports:
+  - {name: p0, driver: af_packet, iface: p0, addresses: [$p0]}
+  - {name: p1, driver: af_packet, iface: p1, addresses: [$p1]}
+admin: {address: 127.0.0.1, port: 9901}
+YAML
+}
+
 # TAP helpers
 TAP_N=0
 TAP_FAIL=0
