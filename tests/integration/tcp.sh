@@ -11,6 +11,7 @@
 #   :5000 (v4 and v6)  blast server: sends its stream while reading ours, both checked by sha256
 #   :5100  the same, WEFT_TCP_BYTES long, for the fault cases (connect_timeout_ms 8000:
 #          a lost SYN or SYN-ACK costs a 1 s retransmission timeout, then 2 s, 4 s)
+#   :5101  the same, WEFT_TCP_LOSS5_BYTES long, for 5% loss
 #   :5002  an upstream port nobody listens on          -> the client must get an RST
 #   :5003  an upstream address nobody answers (ARP)    -> RST after connect_timeout_ms
 #   :5004  a server that never reads nor writes        -> RST both ways after idle_timeout_ms
@@ -27,12 +28,12 @@
 # 20 ms delay. After every case the admin stats must show no tcp_proxy
 # session and no connection but TIME_WAIT ("nothing left behind").
 #
-# Sizes default to 256 MiB clean and 16 MiB under faults, so that the suite
-# fits the CI budget on a 2-core machine (about 3 minutes; 5% loss on every
-# link moves about 0.4 MB/s with weft's current loss recovery). The full-size
-# run, 1 GiB everywhere (an hour or more, most of it at 5% loss):
-#   sudo WEFT_TCP_BYTES=1073741824 WEFT_TCP_CLEAN_BYTES=1073741824 \
-#     WEFTD=build/policy/mgmt/weftd tests/integration/tcp.sh
+# Sizes default to 1 GiB each way, clean and under every fault but 5% loss,
+# which moves WEFT_TCP_LOSS5_BYTES, 64 MiB: 5% on every link, data and ACKs,
+# makes every TCP there (the kernels' as much as weft's) live on
+# retransmission timeouts, about 1 MiB/s, and 1 GiB takes a quarter of an
+# hour. The whole matrix at 1 GiB, 5% loss included:
+#   sudo WEFT_TCP_LOSS5_BYTES=1073741824 WEFTD=build/policy/mgmt/weftd tests/integration/tcp.sh
 # WEFT_TCP_CASES="clean loss1 ..." runs a subset; WEFT_TCP_PCAP=DIR keeps
 # captures of every transfer in DIR, on the client's link and on the upstream's.
 #
@@ -47,8 +48,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 : "${WEFTD:?WEFTD must point at the weftd binary}"
 PY=/usr/bin/python3
 TOOL="$HERE/tcpcheck.py"
-BYTES=${WEFT_TCP_BYTES:-16777216}
-CLEAN_BYTES=${WEFT_TCP_CLEAN_BYTES:-268435456}
+BYTES=${WEFT_TCP_BYTES:-1073741824}
+CLEAN_BYTES=${WEFT_TCP_CLEAN_BYTES:-1073741824}
+LOSS5_BYTES=${WEFT_TCP_LOSS5_BYTES:-67108864}
 CASES=${WEFT_TCP_CASES:-"clean clean6 halfclose many refused timeout idle killed roundrobin limit nolistener reload loss1 loss5 reorder25 dup1 corrupt01 delay20"}
 PCAP_DIR=${WEFT_TCP_PCAP:-}
 TMP=$(mktemp -d /tmp/weft-tcp.XXXXXX)
@@ -79,10 +81,13 @@ ipu ip addr add 198.18.1.3/24 dev u0
 # ---- the upstream servers (they outlive weftd's restarts) --------------------------------------
 
 # The clients send the stream of seed 1, the servers that of seed 2; both ends know what to expect.
-E_CLIENT=$($PY "$TOOL" digest --seed 1 --bytes "$BYTES")
-E_SERVER=$($PY "$TOOL" digest --seed 2 --bytes "$BYTES")
-E_CLIENT_CLEAN=$($PY "$TOOL" digest --seed 1 --bytes "$CLEAN_BYTES")
-E_SERVER_CLEAN=$($PY "$TOOL" digest --seed 2 --bytes "$CLEAN_BYTES")
+# E_CLIENT[BYTES], E_SERVER[BYTES]: what each stream of that length hashes to.
+declare -A E_CLIENT E_SERVER
+for n in "$BYTES" "$CLEAN_BYTES" "$LOSS5_BYTES"; do
+	[ -n "${E_CLIENT[$n]:-}" ] && continue
+	E_CLIENT[$n]=$($PY "$TOOL" digest --seed 1 --bytes "$n")
+	E_SERVER[$n]=$($PY "$TOOL" digest --seed 2 --bytes "$n")
+done
 server() { # PORT MODE [ARGS...]
 	local port=$1 mode=$2
 	shift 2
@@ -90,8 +95,9 @@ server() { # PORT MODE [ARGS...]
 		>>"$TMP/servers.log" 2>&1 &
 	SERVER_PIDS+=($!)
 }
-server 5001 blast --seed 2 --bytes "$CLEAN_BYTES" --expect "$E_CLIENT_CLEAN" --log "$TMP/blast.log"
-server 5061 blast --seed 2 --bytes "$BYTES" --expect "$E_CLIENT" --log "$TMP/blast.log"
+server 5001 blast --seed 2 --bytes "$CLEAN_BYTES" --expect "${E_CLIENT[$CLEAN_BYTES]}" --log "$TMP/blast.log"
+server 5061 blast --seed 2 --bytes "$BYTES" --expect "${E_CLIENT[$BYTES]}" --log "$TMP/blast.log"
+server 5062 blast --seed 2 --bytes "$LOSS5_BYTES" --expect "${E_CLIENT[$LOSS5_BYTES]}" --log "$TMP/blast.log"
 server 5011 count --log "$TMP/rr.log"
 server 5012 count --log "$TMP/rr.log"
 server 5013 count --log "$TMP/rr.log"
@@ -136,6 +142,7 @@ clusters:
   - {name: blast, endpoints: [{address: 198.18.1.2, port: 5001}]}
   - {name: blast6, endpoints: [{address: "2001:db8:1::2", port: 5001}]}
   - {name: faulty, endpoints: [{address: 198.18.1.2, port: 5061}]}
+  - {name: faulty5, endpoints: [{address: 198.18.1.2, port: 5062}]}
   - {name: dead, endpoints: [{address: 198.18.1.2, port: 5999}]}
   - {name: void, endpoints: [{address: 198.18.1.99, port: 5001}]}
   - {name: hold, endpoints: [{address: 198.18.1.2, port: 5041}]}
@@ -159,6 +166,7 @@ listeners:
   - {name: halfclose, kind: tcp_proxy, address: 198.18.0.1, port: 5008, cluster: digest}
   - {name: many, kind: tcp_proxy, address: "::", port: 5009, cluster: echo}
   - {name: faulty, kind: tcp_proxy, address: 198.18.0.1, port: 5100, cluster: faulty, connect_timeout_ms: 8000}
+  - {name: faulty5, kind: tcp_proxy, address: 198.18.0.1, port: 5101, cluster: faulty5, connect_timeout_ms: 8000}
 YAML
 }
 
@@ -260,12 +268,7 @@ case_end() {
 # transfer NAME ADDR PORT BYTES RATE: BYTES each way at once through ADDR:PORT, sha256 checked
 # at both ends, bounded by RATE bytes/s at the slowest.
 transfer() {
-	local name=$1 addr=$2 port=$3 bytes=$4 rate=$5 res srv ok=0 e_client e_server
-	if [ "$bytes" = "$CLEAN_BYTES" ]; then
-		e_server=$E_SERVER_CLEAN
-	else
-		e_server=$E_SERVER
-	fi
+	local name=$1 addr=$2 port=$3 bytes=$4 rate=$5 res srv ok=0 e_server=${E_SERVER[$4]}
 	case_begin "$name"
 	: >"$TMP/blast.log"
 	res=$(ipc timeout "$(xfer_timeout "$bytes" "$rate")" taskset -c 0 "$PY" "$TOOL" blast --connect "$addr" "$port" \
@@ -446,11 +449,12 @@ for f in "loss1:{drop: 0.01}" "loss5:{drop: 0.05}" "reorder25:{reorder: 0.25}" "
 	if ! start_weft "$name" "$fault"; then
 		continue
 	fi
-	# 5% loss on every link is slow with weft's current recovery: give it a lower floor.
-	if [ "$name" = loss5 ]; then rate=200000; else rate=1000000; fi
+	# 5% loss on every link lives on retransmission timeouts: a lower floor, and its own size.
+	port=5100 bytes=$BYTES rate=1000000
+	if [ "$name" = loss5 ]; then port=5101 bytes=$LOSS5_BYTES rate=200000; fi
 	kernel_snap ipc "$TMP/kc"
 	kernel_snap ipu "$TMP/ku"
-	transfer "$name" 198.18.0.1 5100 "$BYTES" "$rate"
+	transfer "$name" 198.18.0.1 "$port" "$bytes" "$rate"
 	echo "# $name: weft's stack: $(tcp_summary)"
 	echo "# $name: kernels: client $(kernel_tcp ipc "$TMP/kc")upstream $(kernel_tcp ipu "$TMP/ku")"
 	weft_stop
