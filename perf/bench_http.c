@@ -24,7 +24,6 @@
  * usage: bench_http [--case http|tcp] [--seconds S] [--conns N] [--offload]
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,13 +152,12 @@ static void *server_attach(struct weft_worker *w, struct tcp_conn *c)
 
 static void run(bool http, double seconds)
 {
-	const uint64_t hz = rte_get_tsc_hz(), tick = hz / 1000;
-	const unsigned n_win = seconds >= 1 ? (unsigned)seconds : 1;
-	uint64_t start = rte_rdtsc(), next_tick = start, win_end = start + hz;
-	uint64_t resp0 = 0, cyc0 = 0, total = 0;
-	double per_win[64];
-	unsigned win = 0;
+	struct stack3_win m;
 	struct weft_ip dst;
+
+	stack3_win_start(&m, seconds);
+	const uint64_t hz = m.hz, tick = hz / 1000;
+	uint64_t next_tick = m.start;
 
 	weft_ip_parse("198.18.0.1", &dst);
 	for (unsigned i = 0; i < n_conns; i++) {
@@ -176,20 +174,8 @@ static void run(bool http, double seconds)
 
 		for (int i = 0; i < N_NODES; i++)
 			h->node[i].w.now = now;
-		if (now >= win_end) {
-			if (win > 0) {
-				per_win[win - 1] = responses > resp0 ? (double)(h->node[PROXY].cycles - cyc0) / (double)(responses - resp0) : 0;
-				total += responses - resp0;
-			}
-			if (win == n_win || win == sizeof(per_win) / sizeof(per_win[0]))
-				break;
-			win++;
-			resp0 = responses;
-			cyc0 = h->node[PROXY].cycles;
-			win_end = now + hz;
-			if (win == 1)
-				start = now;
-		}
+		if (!stack3_win_step(&m, now, h->node[PROXY].cycles, responses, 0))
+			break;
 		for (int id = 0; id < N_NODES; id++)
 			for (int b = 0; b < WEFT_BURST && stack3_deliver_one(h, id); b++)
 				;
@@ -205,59 +191,33 @@ static void run(bool http, double seconds)
 			}
 		}
 	}
-	double secs = (double)(rte_rdtsc() - start) / (double)hz, median, min;
-	unsigned n = win < n_win ? win : n_win;
-	stack3_windows(per_win, n, &median, &min);
+	double median, min, secs;
+	unsigned n;
+	stack3_win_end(&m, &median, &min, &n, &secs);
+	const uint64_t total = m.units;
 	printf("{\"bench\":\"http\",\"case\":\"cycles-per-request-%s%s-c%u\",\"metric\":\"cycles_per_request\","
 	       "\"unit\":\"cycles\",\"weft\":%.1f,\"min\":%.1f,\"windows\":%u,\"requests\":%lu,\"seconds\":%.2f,"
 	       "\"requests_per_s\":%.0f,\"upstream_connections\":%u,\"tsc_hz\":%lu,\"better\":\"lower\"}\n",
 	       http ? "http_proxy" : "tcp_proxy", h->offload ? "-offload" : "", n_conns, median, min, n,
 	       (unsigned long)total, secs, (double)total / secs, n_servers, (unsigned long)hz);
-	if (h->dropped_full)
-		fprintf(stderr, "bench_http: %lu packets dropped on a full queue\n", (unsigned long)h->dropped_full);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"case", required_argument, NULL, 'c'},
-		{"seconds", required_argument, NULL, 's'},
-		{"conns", required_argument, NULL, 'n'},
-		{"offload", no_argument, NULL, 'o'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *which = "http";
 	double seconds = 5;
-	bool offload = false;
-	int c;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': which = optarg; break;
-		case 's': seconds = atof(optarg); break;
-		case 'n': n_conns = (unsigned)atoi(optarg); break;
-		case 'o': offload = true; break;
-		default:
-			fprintf(stderr, "usage: bench_http [--case http|tcp] [--seconds S] [--conns N] [--offload]\n");
-			return 2;
-		}
-	}
+	h = stack3_bench_start(argc, argv, "bench_http", "bench_http [--case http|tcp] [--seconds S] [--conns N] [--offload]",
+			       &which, &seconds, &n_conns, &rc);
+	if (h == NULL)
+		return rc;
 	if (n_conns == 0 || n_conns > MAX_CONNS) {
 		fprintf(stderr, "bench_http: --conns 1..%d\n", MAX_CONNS);
+		stack3_bench_end(h, "bench_http");
 		return 2;
 	}
 	bool http = strcmp(which, "http") == 0;
-	if (stack3_eal_init("bench_http", 1024) != 0) {
-		fprintf(stderr, "bench_http: rte_eal_init failed\n");
-		return 1;
-	}
-	struct rte_mempool *pool = rte_pktmbuf_pool_create("bench", 131071, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-	h = pool != NULL ? stack3_new(pool, rte_get_tsc_hz(), rte_rdtsc()) : NULL;
-	if (h == NULL) {
-		fprintf(stderr, "bench_http: out of memory\n");
-		return 1;
-	}
-	h->offload = offload;
 
 	struct tcp_params prm;
 	tcp_params_default(&prm);
@@ -285,8 +245,6 @@ int main(int argc, char **argv)
 	stack3_serve(h, SERVER, 8080, server_event, server_attach);
 	run(http, seconds);
 
-	stack3_free(h);
-	rte_mempool_free(pool);
-	rte_eal_cleanup();
+	stack3_bench_end(h, "bench_http");
 	return 0;
 }

@@ -31,7 +31,6 @@
  * Prints one JSON line per case.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,12 +123,11 @@ static uint64_t measured_cycles(bool proxy)
 static void run(bool proxy, double seconds)
 {
 	const int ids[] = {CLIENT, PROXY, SERVER};
-	const uint64_t hz = rte_get_tsc_hz(), tick = hz / 1000;
-	const unsigned n_win = seconds >= 1 ? (unsigned)seconds : 1;
-	uint64_t start = rte_rdtsc(), next_tick = start, win_end = start + hz;
-	uint64_t seg0 = 0, bytes0 = 0, cyc0 = 0, total_segs = 0, total_bytes = 0;
-	double per_win[64];
-	unsigned win = 0; /* 0: warming up */
+	struct stack3_win m;
+
+	stack3_win_start(&m, seconds);
+	const uint64_t hz = m.hz, tick = hz / 1000;
+	uint64_t next_tick = m.start;
 	const struct tcp_stats *srv = tcp_stack_stats(&h->node[SERVER].w);
 	int err = 0;
 	struct weft_ip dst;
@@ -145,23 +143,8 @@ static void run(bool proxy, double seconds)
 
 		for (int i = 0; i < N_NODES; i++)
 			h->node[i].w.now = now;
-		if (now >= win_end) {
-			uint64_t segs = WEFT_CTR_READ(srv->segs_in);
-			if (win > 0) {
-				per_win[win - 1] = segs > seg0 ? (double)(measured_cycles(proxy) - cyc0) / (double)(segs - seg0) : 0;
-				total_segs += segs - seg0;
-				total_bytes += server_app.bytes - bytes0;
-			}
-			if (win == n_win || win == sizeof(per_win) / sizeof(per_win[0]))
-				break;
-			win++;
-			seg0 = segs;
-			bytes0 = server_app.bytes;
-			cyc0 = measured_cycles(proxy);
-			win_end = now + hz;
-			if (win == 1)
-				start = now;
-		}
+		if (!stack3_win_step(&m, now, measured_cycles(proxy), WEFT_CTR_READ(srv->segs_in), server_app.bytes))
+			break;
 		/* Keep the client's send buffer full. */
 		if (client_app.established && !client_app.dead) {
 			uint64_t t0 = rte_rdtsc();
@@ -197,61 +180,35 @@ static void run(bool proxy, double seconds)
 			exit(1);
 		}
 	}
-	double secs = (double)(rte_rdtsc() - start) / (double)hz, median, min;
-	unsigned n = win < n_win ? win : n_win;
-	stack3_windows(per_win, n, &median, &min);
+	double median, min, secs;
+	unsigned n;
+	stack3_win_end(&m, &median, &min, &n, &secs);
+	const uint64_t total_segs = m.units, total_bytes = m.aux;
 	printf("{\"bench\":\"tcp\",\"case\":\"cycles-per-segment-%s%s\",\"metric\":\"cycles_per_segment\","
 	       "\"unit\":\"cycles\",\"weft\":%.1f,\"min\":%.1f,\"windows\":%u,\"segments\":%lu,\"bytes\":%lu,"
 	       "\"seconds\":%.2f,\"goodput_mbit_s\":%.1f,\"tsc_hz\":%lu,\"better\":\"lower\"}\n",
 	       proxy ? "proxy" : "stack", h->offload ? "-offload" : "", median, min, n,
 	       (unsigned long)total_segs, (unsigned long)total_bytes, secs, (double)total_bytes * 8 / secs / 1e6,
 	       (unsigned long)hz);
-	if (h->dropped_full)
-		fprintf(stderr, "bench_tcp: %lu packets dropped on a full queue\n", (unsigned long)h->dropped_full);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"case", required_argument, NULL, 'c'},
-		{"seconds", required_argument, NULL, 's'},
-		{"offload", no_argument, NULL, 'o'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *which = "stack";
 	double seconds = 5;
-	bool offload = false;
-	int c;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': which = optarg; break;
-		case 's': seconds = atof(optarg); break;
-		case 'o': offload = true; break;
-		default:
-			fprintf(stderr, "usage: bench_tcp [--case stack|proxy] [--seconds S] [--offload]\n");
-			return 2;
-		}
-	}
+	h = stack3_bench_start(argc, argv, "bench_tcp", "bench_tcp [--case stack|proxy] [--seconds S] [--offload]",
+			       &which, &seconds, NULL, &rc);
+	if (h == NULL)
+		return rc;
 	bool proxy = strcmp(which, "proxy") == 0;
-	if (stack3_eal_init("bench_tcp", 1024) != 0) {
-		fprintf(stderr, "bench_tcp: rte_eal_init failed\n");
-		return 1;
-	}
-	struct rte_mempool *pool = rte_pktmbuf_pool_create("bench", 131071, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-	h = pool != NULL ? stack3_new(pool, rte_get_tsc_hz(), rte_rdtsc()) : NULL;
-	if (h == NULL) {
-		fprintf(stderr, "bench_tcp: out of memory\n");
-		return 1;
-	}
-	h->offload = offload;
 	memset(payload, 0xa5, sizeof(payload));
 
 	struct tcp_params prm;
 	tcp_params_default(&prm);
 	prm.max_conns = 64;
 
-	int rc;
 	if (proxy) {
 		rc = stack3_setup(h,
 				  "ports:\n" STACK3_PORT("p0", "198.18.0.1/24") STACK3_PORT("p1", "198.18.1.1/24")
@@ -274,8 +231,6 @@ int main(int argc, char **argv)
 	stack3_serve(h, SERVER, 5001, server_event, server_attach);
 	run(proxy, seconds);
 
-	stack3_free(h);
-	rte_mempool_free(pool);
-	rte_eal_cleanup();
+	stack3_bench_end(h, "bench_tcp");
 	return 0;
 }

@@ -3,6 +3,7 @@
 #include "tests/lib/stack3_harness.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,11 +138,43 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-void stack3_windows(double *v, unsigned n, double *median, double *min)
+void stack3_win_start(struct stack3_win *m, double seconds)
 {
-	qsort(v, n, sizeof(v[0]), cmp_double);
-	*median = n ? v[n / 2] : 0.0;
-	*min = n ? v[0] : 0.0;
+	memset(m, 0, sizeof(*m));
+	m->hz = rte_get_tsc_hz();
+	m->n = seconds >= 1 ? (unsigned)seconds : 1;
+	m->start = rte_rdtsc();
+	m->end = m->start + m->hz;
+}
+
+bool stack3_win_step(struct stack3_win *m, uint64_t now, uint64_t cycles, uint64_t units, uint64_t aux)
+{
+	if (now < m->end)
+		return true;
+	if (m->k > 0) {
+		m->per[m->k - 1] = units > m->units0 ? (double)(cycles - m->cyc0) / (double)(units - m->units0) : 0;
+		m->units += units - m->units0;
+		m->aux += aux - m->aux0;
+	}
+	if (m->k == m->n || m->k == sizeof(m->per) / sizeof(m->per[0]))
+		return false;
+	m->k++;
+	m->cyc0 = cycles;
+	m->units0 = units;
+	m->aux0 = aux;
+	m->end = now + m->hz;
+	if (m->k == 1)
+		m->start = now;
+	return true;
+}
+
+void stack3_win_end(struct stack3_win *m, double *median, double *min, unsigned *n, double *secs)
+{
+	*secs = (double)(rte_rdtsc() - m->start) / (double)m->hz;
+	*n = m->k < m->n ? m->k : m->n;
+	qsort(m->per, *n, sizeof(m->per[0]), cmp_double);
+	*median = *n ? m->per[*n / 2] : 0.0;
+	*min = *n ? m->per[0] : 0.0;
 }
 
 struct stack3 *stack3_new(struct rte_mempool *pool, uint64_t hz, uint64_t now0)
@@ -242,6 +275,63 @@ int stack3_proxy_init(struct stack3 *h, unsigned tcp_conns, unsigned http_conns,
 	}
 	h->http_proxy_on = true;
 	return 0;
+}
+
+struct stack3 *stack3_bench_start(int argc, char **argv, const char *prog, const char *usage, const char **which,
+				  double *seconds, unsigned *conns, int *rc)
+{
+	static const struct option opts[] = {
+		{"case", required_argument, NULL, 'c'},
+		{"seconds", required_argument, NULL, 's'},
+		{"conns", required_argument, NULL, 'n'},
+		{"offload", no_argument, NULL, 'o'},
+		{NULL, 0, NULL, 0},
+	};
+	bool offload = false;
+	int c;
+
+	*rc = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': *which = optarg; break;
+		case 's': *seconds = atof(optarg); break;
+		case 'n':
+			if (conns == NULL)
+				goto usage; /* this benchmark has no --conns */
+			*conns = (unsigned)atoi(optarg);
+			break;
+		case 'o': offload = true; break;
+		default: goto usage;
+		}
+	}
+	*rc = 1;
+	if (stack3_eal_init(prog, 1024) != 0) {
+		fprintf(stderr, "%s: rte_eal_init failed\n", prog);
+		return NULL;
+	}
+	struct rte_mempool *pool = rte_pktmbuf_pool_create("bench", 131071, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	struct stack3 *h = pool != NULL ? stack3_new(pool, rte_get_tsc_hz(), rte_rdtsc()) : NULL;
+	if (h == NULL) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return NULL;
+	}
+	h->offload = offload;
+	*rc = 0;
+	return h;
+usage:
+	fprintf(stderr, "usage: %s\n", usage);
+	return NULL;
+}
+
+void stack3_bench_end(struct stack3 *h, const char *prog)
+{
+	struct rte_mempool *pool = h->pool;
+
+	if (h->dropped_full)
+		fprintf(stderr, "%s: %lu packets dropped on a full queue\n", prog, (unsigned long)h->dropped_full);
+	stack3_free(h);
+	rte_mempool_free(pool);
+	rte_eal_cleanup();
 }
 
 void stack3_free(struct stack3 *h)

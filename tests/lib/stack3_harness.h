@@ -109,8 +109,44 @@ void stack3_serve(struct stack3 *h, int id, uint16_t port, tcp_event_fn fn, stac
  */
 int stack3_eal_init(const char *prog, unsigned mem_mb);
 
-/* Sort the n per-window figures in v; the median and the best (lowest) of them, 0 when n is 0. */
-void stack3_windows(double *v, unsigned n, double *median, double *min);
+/*
+ * A benchmark's measurement: one second of warm-up, then windows of one
+ * second, each giving cycles per unit (a request, a segment) over it. The
+ * figure is the median window; the best one is reported too, since on a
+ * shared machine other processes only ever add cycles.
+ */
+struct stack3_win {
+	uint64_t hz, start, end; /* TSC: the first measured window's start, the current one's end */
+	unsigned n, k;           /* windows wanted; windows begun (0: warming up) */
+	uint64_t cyc0, units0, aux0; /* the counts when the current window began */
+	uint64_t units, aux;     /* totals over the closed windows */
+	double per[64];          /* cycles per unit of each closed window */
+};
+
+/* Begin: `seconds` windows (at least one, at most 64) after the warm-up. */
+void stack3_win_start(struct stack3_win *m, double seconds);
+
+/*
+ * Once per turn of the loop with the TSC now and the running counts: the
+ * measured cycles, the units, and aux (any other count to total, as bytes).
+ * Closes the window when it is due; false once the last one is closed.
+ */
+bool stack3_win_step(struct stack3_win *m, uint64_t now, uint64_t cycles, uint64_t units, uint64_t aux);
+
+/* The result: median and best cycles per unit, windows closed, seconds measured. */
+void stack3_win_end(struct stack3_win *m, double *median, double *min, unsigned *n, double *secs);
+
+/*
+ * The start of a benchmark named prog: parse --case (into *which), --seconds,
+ * --offload and, when conns is not NULL, --conns; start the EAL, a pool of
+ * mbufs and a harness on the TSC. NULL after a message on stderr (a bad
+ * option: with usage) and *rc set to the exit code (2 or 1).
+ */
+struct stack3 *stack3_bench_start(int argc, char **argv, const char *prog, const char *usage, const char **which,
+				  double *seconds, unsigned *conns, int *rc);
+
+/* Its end: say how many packets a full queue dropped, free h, the pool and the EAL. */
+void stack3_bench_end(struct stack3 *h, const char *prog);
 
 /* Free the proxies, stacks, queued packets, snapshots and h itself. */
 void stack3_free(struct stack3 *h);
