@@ -1137,6 +1137,28 @@ static void conn_input(struct weft_worker *w, struct tcp_conn *c, struct tcp_seg
 			}
 			fin = false;
 		}
+		/*
+		 * An old duplicate (its text ends at or below RCV.NXT) still carries
+		 * the peer's latest ACK and SACK blocks: it is a retransmission or a
+		 * loss probe of data we hold, sent because our ACK was lost. In a
+		 * two-way transfer dropping it whole also throws away the only news
+		 * of our own data, and our sender then waits for its RTO. As 4.4BSD
+		 * does (and Linux for one that ends at RCV.NXT), the text is refused
+		 * and answered with an ACK at once, and the ACK field is processed.
+		 */
+		if (!ok && (len || fin) && !(s->flags & (TCP_RST | TCP_SYN)) && seq_le(seq + seglen, c->rcv_nxt) &&
+		    (uint32_t)(c->rcv_nxt - seq) <= c->rcvbuf + 65535u &&
+		    (c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 || c->state == TCP_FIN_WAIT_2 ||
+		     c->state == TCP_CLOSE_WAIT || c->state == TCP_CLOSING || c->state == TCP_LAST_ACK)) {
+			ok = true;
+			WEFT_CTR_ADD(w->ctr->drops[WEFT_DROP_TCP_OUT_OF_WINDOW], 1);
+			c->flags |= CF_ACK_NOW;
+			if (len) {
+				m = chain_adj(m, len);
+				len = 0;
+			}
+			fin = false;
+		}
 		if (!ok) {
 			if (s->flags & TCP_RST) {
 				weft_drop(w, m, WEFT_DROP_TCP_BAD_RST);

@@ -113,12 +113,20 @@ void tcp_keepalive_arm(struct tcp_stack *st, struct tcp_conn *c)
 
 /*
  * RFC 8985 7.2: a tail loss probe is due 2 SRTT after the last new data
- * or new ACK when the connection is in the open state (no recovery, no
- * timeout being repaired), has SACK (the probe's ACK must tell what is
- * missing) and has no probe outstanding. One segment in flight may be held
- * by a delayed ACK: add the worst case (WCDelAckT, 200 ms). The probe
- * never comes later than the RTO. A floor of 10 ms (as Linux) keeps short
- * paths from probing at every pause of the sender.
+ * or new ACK when the connection has SACK (the probe's ACK must tell what
+ * is missing), no probe outstanding and no timeout being repaired without
+ * progress (backoff). One segment in flight may be held by a delayed ACK:
+ * add the worst case (WCDelAckT, 200 ms). The probe never comes later than
+ * the RTO. A floor of 10 ms (as Linux) keeps short paths from probing at
+ * every pause of the sender.
+ *
+ * Unlike RFC 8985, which probes only in the open state, the probe also
+ * runs in SACK recovery and in the repair after an RTO once it has made
+ * progress, as QUIC's probe timeout does (RFC 9002 6.2): a recovery whose
+ * last ACK is lost, with cwnd spent on segments that already arrived,
+ * otherwise waits for the RTO (200 ms against a path's 0.1 ms) although
+ * new data is ready. The probe's ACK tells what arrived; in recovery it
+ * changes no window.
  */
 #define TCP_PTO_MIN_MS 10u
 #define TCP_WCDELACK_MS 200u
@@ -128,7 +136,7 @@ static bool tlp_allowed(const struct tcp_conn *c)
 	return (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT || c->state == TCP_FIN_WAIT_1 ||
 		c->state == TCP_LAST_ACK || c->state == TCP_CLOSING) &&
 	       (c->flags & CF_SACK) && !(c->flags & (CF_TLP_OUT | CF_PERSIST | CF_DEAD)) &&
-	       c->recovery == TCP_REC_NONE && c->backoff == 0 && c->snd_max != c->snd_una;
+	       c->recovery != TCP_REC_NEWRENO && c->backoff == 0 && c->snd_max != c->snd_una;
 }
 
 void tcp_tlp_arm(struct tcp_stack *st, struct tcp_conn *c, bool restart)

@@ -1685,6 +1685,91 @@ static void test_rack_reordering_seen(void **state)
 	th_free(h);
 }
 
+/*
+ * Two-way transfer: our ACK of the peer's data was lost, so the peer
+ * resends that data, and the resent segment carries its newest ACK of
+ * ours. The text is old and refused, but the ACK field counts (as 4.4BSD
+ * does): our data is acknowledged now, not after our RTO.
+ */
+static void test_old_duplicate_ack_processed(void **state)
+{
+	struct th *h = th_new(NULL, 1);
+	struct th_peer p = {.ts = true, .sack = true};
+	const uint32_t mss = 1448;
+	static const uint8_t data[100] = {1};
+	struct tcp_conn_info ci;
+
+	(void)state;
+	th_passive_open(h, &p);
+	uint32_t b = p.ack;
+	send_and_pop(h, &p, 2, mss);
+	th_peer_send(h, &p, F_ACK, data, sizeof(data));
+	th_drain(h); /* our ACK of those 100 bytes: lost */
+	p.seq -= sizeof(data);
+	p.ack = b + 2 * mss;
+	th_peer_send(h, &p, F_ACK, data, sizeof(data));
+	struct th_out *o = pop(h);
+	assert_int_equal(o->len, 0);
+	assert_int_equal(o->ack, p.seq); /* the duplicate is answered at once */
+	th_none(h);
+	tcp_conn_info(p.c, &ci);
+	assert_int_equal(ci.flight, 0);
+	assert_int_equal(ci.bytes_out, 2 * mss);
+	assert_int_equal(ci.bytes_in, sizeof(data));
+	assert_int_equal(th_stats(h)->rto_fires, 0);
+	th_free(h);
+}
+
+/*
+ * In SACK recovery the ACK clock stops (the last ACKs were lost) with
+ * cwnd spent: the probe timer still runs (as QUIC's PTO, RFC 9002 6.2) and
+ * sends new data after 2 SRTT (10 ms at least), not the RTO after 200 ms.
+ */
+static void test_probe_in_recovery(void **state)
+{
+	struct tcp_params prm;
+	th_params(&prm);
+	prm.cc = TCP_CC_NEWRENO;
+	struct th *h = th_new(&prm, 1);
+	struct th_peer p = {.ts = true, .sack = true};
+	const uint32_t mss = 1448;
+	static uint8_t buf[20 * 1448];
+	struct tcp_conn_info ci;
+
+	(void)state;
+	th_passive_open(h, &p);
+	uint32_t b = p.ack;
+	th_pattern(buf, sizeof(buf), 0);
+	assert_int_equal(tcp_send(h->w, p.c, buf, sizeof(buf)), (int)sizeof(buf));
+	for (unsigned i = 0; i < 10; i++)
+		assert_int_equal(pop(h)->seq, b + i * mss);
+	const uint32_t sb[][2] = {{1, 4}};
+	sack_ack(h, &p, b, mss, 1, sb);
+	assert_int_equal(pop(h)->seq, b);
+	th_none(h);
+	tcp_conn_info(p.c, &ci);
+	uint32_t cwnd = ci.cwnd;
+	unsigned waited = 0;
+	while (th_out_count(h) == 0 && waited < 300) {
+		th_advance(h, 1);
+		waited++;
+	}
+	assert_true(waited >= 10 && waited < 50);
+	assert_int_equal(pop(h)->seq, b + 10 * mss); /* new data */
+	th_none(h);
+	assert_int_equal(th_stats(h)->tlp_probes, 1);
+	assert_int_equal(th_stats(h)->rto_fires, 0);
+	tcp_conn_info(p.c, &ci);
+	assert_true(ci.in_recovery);
+	assert_int_equal(ci.cwnd, cwnd);
+	p.ack = b + 11 * mss;
+	th_peer_send(h, &p, F_ACK, NULL, 0);
+	th_drain(h);
+	tcp_conn_info(p.c, &ci);
+	assert_false(ci.in_recovery);
+	th_free(h);
+}
+
 static void test_zero_window_probe(void **state)
 {
 	struct th *h = th_new(NULL, 1);
@@ -2836,6 +2921,8 @@ int main(void)
 		cmocka_unit_test(test_lost_retransmission),
 		cmocka_unit_test(test_rack_reordering_timer),
 		cmocka_unit_test(test_rack_reordering_seen),
+		cmocka_unit_test(test_old_duplicate_ack_processed),
+		cmocka_unit_test(test_probe_in_recovery),
 		cmocka_unit_test(test_tail_loss_probe),
 		cmocka_unit_test(test_tail_loss_probe_spurious),
 		cmocka_unit_test(test_zero_window_probe),
