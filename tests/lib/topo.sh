@@ -141,7 +141,7 @@ weft_metric() {
 	weft_admin /stats/prometheus | awk -v n="$1" -v l="$2" '
 		$0 !~ /^#/ && index($1, n "{") == 1 && index($1, l) > 0 { s += $2 }
 		$0 !~ /^#/ && $1 == n && l == "" { s += $2 }
-		END { printf "%d\n", s }'
+		END { printf "%.0f\n", s }'
 }
 
 # scenario_start NAME [TOOL...]: what every integration scenario does first. WEFTD must be
