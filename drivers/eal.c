@@ -134,12 +134,22 @@ static bool pcap_is_file(const char *s)
  * the PMD refuses a receive queue whose slot payload is larger than an mbuf
  * of the pool (RTE_MBUF_DEFAULT_BUF_SIZE), so 2048 is the largest that
  * works. It is also enough: the PMD reports a 1518-byte maximum frame, so
- * ethdev never lets its MTU above 1500. 1024 slots per queue and direction
- * absorb a few bursts of the worker being busy.
+ * ethdev never lets its MTU above 1500. The PMD ignores the descriptor
+ * counts of queue set-up: the ring size is framecnt, taken from the port's
+ * rx_desc and tx_desc (the larger), 1024 at least. When the worker is busy
+ * the kernel fills the ring in softirq, and a full ring drops frames the
+ * PMD does not count: a kernel sender bursting 64 KiB GSO segments into a
+ * worker that shares its CPU with that softirq needs several thousand.
  */
 #define AF_PACKET_FRAMESZ 2048
 #define AF_PACKET_BLOCKSZ 4096
 #define AF_PACKET_FRAMECNT 1024
+
+static unsigned af_packet_framecnt(const struct weft_port_cfg *pc)
+{
+	unsigned n = pc->rx_desc > pc->tx_desc ? pc->rx_desc : pc->tx_desc;
+	return n > AF_PACKET_FRAMECNT ? n : AF_PACKET_FRAMECNT;
+}
 
 int weft_port_devargs(const struct weft_port_cfg *pc, unsigned index, unsigned nq, char *buf, size_t len)
 {
@@ -163,7 +173,7 @@ int weft_port_devargs(const struct weft_port_cfg *pc, unsigned index, unsigned n
 		kv(&b, pc, "qpairs", "%u", nq);
 		kv(&b, pc, "blocksz", "%u", AF_PACKET_BLOCKSZ);
 		kv(&b, pc, "framesz", "%u", AF_PACKET_FRAMESZ);
-		kv(&b, pc, "framecnt", "%u", AF_PACKET_FRAMECNT);
+		kv(&b, pc, "framecnt", "%u", af_packet_framecnt(pc));
 		break;
 	case WEFT_DRV_AF_XDP:
 		if (!has_iface && !devargs_has(pc->devargs, "iface"))

@@ -814,6 +814,13 @@ static void test_devargs_presets(void **state)
 	pc = port_cfg(WEFT_DRV_AF_PACKET, "wp0", NULL);
 	expect_devargs(&pc, 0, 2, "iface=wp0,qpairs=2,blocksz=4096,framesz=2048,framecnt=1024");
 	expect_devargs(&pc, 0, 1, "iface=wp0,qpairs=1,blocksz=4096,framesz=2048,framecnt=1024");
+	/* The ring follows the port's descriptor counts (the larger), 1024 at least. */
+	pc.rx_desc = 8192;
+	pc.tx_desc = 2048;
+	expect_devargs(&pc, 0, 1, "iface=wp0,qpairs=1,blocksz=4096,framesz=2048,framecnt=8192");
+	pc.rx_desc = 256;
+	pc.tx_desc = 512;
+	expect_devargs(&pc, 0, 1, "iface=wp0,qpairs=1,blocksz=4096,framesz=2048,framecnt=1024");
 
 	pc = port_cfg(WEFT_DRV_AF_XDP, "wx0", NULL);
 	expect_devargs(&pc, 1, 4, "iface=wx0,start_queue=0,queue_count=4");
