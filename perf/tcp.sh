@@ -9,6 +9,10 @@
 #
 # Contenders, each measured in the same run on the same veths:
 #   weft              weftd (af_packet ports) with a tcp_proxy listener; worker pinned to cpu 0
+#   forwarder         dpdk-testpmd in io mode between the same two af_packet ports (same ring
+#                     sizes), forwarding core on cpu 0: frames cross unchanged, the client's and
+#                     the upstream's neighbour entries point at each other's MAC. It terminates
+#                     nothing, so it is the ceiling of the transport weft runs on
 #   linux-forwarding  weftd stopped, the weft namespace routes between the two
 #                     veths (ip_forward=1), clients connect straight to the upstream
 #   haproxy           HAProxy in mode tcp, one thread pinned to cpu 0, in the weft namespace
@@ -19,14 +23,15 @@
 #   cps              connections per second: connect, 4-byte echo, close; 4 client processes
 #   cycles-per-segment-{stack,proxy}  bench_tcp, in process, no kernel (see perf/README.md)
 #
-# Environment: SECONDS_PER_RUN (10), REPEAT (3), DRIVER (af_packet), BUILD (build), PEERS ("linux haproxy").
+# Environment: SECONDS_PER_RUN (10), REPEAT (3), DRIVER (af_packet), BUILD (build),
+# PEERS ("forwarder linux haproxy").
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../tests/lib/topo.sh"
 DRIVER=${DRIVER:-af_packet}
 RUN_S=${SECONDS_PER_RUN:-10}
 REPEAT=${REPEAT:-3}
-PEERS=${PEERS:-"linux haproxy"}
+PEERS=${PEERS:-"forwarder linux haproxy"}
 BUILD=${BUILD:-build}
 BENCH=${BENCH_TCP:-$(dirname "${WEFTD:-$HERE/../$BUILD/policy/mgmt/weftd}")/../../perf/bench_tcp}
 PY=/usr/bin/python3
@@ -34,9 +39,11 @@ TOOL="$HERE/../tests/integration/tcpcheck.py"
 TMP=$(mktemp -d /tmp/weft-perf-tcp.XXXXXX)
 SERVER_PIDS=()
 HAPROXY_PID=
+FWD_PID=
 
 cleanup() {
 	[ -n "$HAPROXY_PID" ] && kill "$HAPROXY_PID" 2>/dev/null
+	[ -n "$FWD_PID" ] && kill "$FWD_PID" 2>/dev/null
 	for p in "${SERVER_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	topo_down
 	rm -rf "$TMP"
@@ -119,7 +126,7 @@ measure() {
 }
 
 CASES="goodput-1conn goodput-64conn cps"
-declare -A W L H
+declare -A W F L H
 
 # --- weft ---
 started=0
@@ -140,6 +147,37 @@ else
 	echo "# weftd did not start:" >&2
 	sed 's/^/#   /' "$TMP/weftd.log" >&2
 	for c in $CASES; do W[$c]=0; done
+fi
+
+# --- forwarder: testpmd io between p0 and p1, no addresses anywhere in the weft namespace ---
+TESTPMD=$(command -v dpdk-testpmd)
+if [[ " $PEERS " == *" forwarder "* ]] && [ "$DRIVER" = af_packet ] && [ -n "$TESTPMD" ]; then
+	mac_c=$(ipc cat /sys/class/net/c0/address)
+	mac_u=$(ipu cat /sys/class/net/u0/address)
+	ipc ip neigh replace 198.18.0.1 lladdr "$mac_u" dev c0 nud permanent
+	ipu ip neigh replace 198.18.1.1 lladdr "$mac_c" dev u0 nud permanent
+	af="blocksz=4096,framesz=2048,framecnt=8192"
+	# Forwarding core on cpu 0 (weft's worker's), the idle main core on cpu 1. testpmd runs until
+	# its stdin ends: a fifo held open on fd 9, closed to stop it.
+	mkfifo "$TMP/testpmd.in"
+	ipw "$TESTPMD" -l 0,1 --main-lcore 1 --no-huge -m 1024 --file-prefix "${TOPO_ID}fwd" --no-pci \
+		--vdev "net_af_packet0,iface=p0,$af" --vdev "net_af_packet1,iface=p1,$af" -- \
+		--forward-mode=io --nb-cores=1 --auto-start --txd=1024 --rxd=1024 \
+		<"$TMP/testpmd.in" >"$TMP/testpmd.log" 2>&1 &
+	FWD_PID=$!
+	exec 9>"$TMP/testpmd.in"
+	sleep 3
+	if grep -q "Start automatic packet forwarding\|io packet forwarding" "$TMP/testpmd.log"; then
+		for c in $CASES; do F[$c]=$(measure "$c" 198.18.1.2); done
+	else
+		sed 's/^/# testpmd: /' "$TMP/testpmd.log" >&2
+	fi
+	exec 9>&-
+	for _ in $(seq 1 50); do kill -0 "$FWD_PID" 2>/dev/null || break; sleep 0.1; done
+	kill "$FWD_PID" 2>/dev/null
+	wait "$FWD_PID" 2>/dev/null
+	ipc ip neigh del 198.18.0.1 dev c0 2>/dev/null
+	ipu ip neigh del 198.18.1.1 dev u0 2>/dev/null
 fi
 
 # The kernel gets the weft namespace's veths and addresses.
@@ -178,6 +216,7 @@ print(json.dumps({"bench": "tcp", "case": c, "metric": m, "unit": u, "weft": w, 
 }
 for c in $CASES; do
 	if [ "$c" = cps ]; then m=cps u=conn/s; else m=goodput u=Mbit/s; fi
+	[ -n "${F[$c]:-}" ] && line "$c" "$m" "$u" "${W[$c]}" testpmd-io-forwarder "${F[$c]}"
 	[ -n "${L[$c]:-}" ] && line "$c" "$m" "$u" "${W[$c]}" linux-forwarding "${L[$c]}"
 	[ -n "${H[$c]:-}" ] && line "$c" "$m" "$u" "${W[$c]}" haproxy "${H[$c]}"
 done

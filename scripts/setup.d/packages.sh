@@ -14,6 +14,8 @@ WEFT_PACKAGES=(
 	python3 python3-scapy iproute2 iputils-ping iputils-arping ethtool curl wrk
 	nghttp2-client haproxy nginx-light openssl gnutls-bin testssl.sh socat
 	tcpdump procps psmisc jq node-llhttp slowhttptest python3-matplotlib
+	# perf/tcp.sh's transport ceiling: dpdk-testpmd forwarding between the same ports
+	dpdk-dev
 )
 
 # Packages whose maintainer scripts start a daemon on install.
