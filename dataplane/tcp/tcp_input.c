@@ -1025,6 +1025,26 @@ static void process_fin(struct weft_worker *w, struct tcp_conn *c)
 }
 
 /* RFC 6191 / RFC 1122 4.2.2.13: may a new SYN take over a TIME-WAIT tuple? */
+/*
+ * Keep a segment's header (its ACK field is processed) and refuse its text
+ * and FIN like an out-of-window segment, answered at once. Returns m
+ * without the text.
+ */
+static struct rte_mbuf *refuse_text(struct weft_worker *w, struct tcp_conn *c, struct rte_mbuf *m, uint32_t *len,
+				    bool *fin)
+{
+	if (*len || *fin) {
+		WEFT_CTR_ADD(w->ctr->drops[WEFT_DROP_TCP_OUT_OF_WINDOW], 1);
+		c->flags |= CF_ACK_NOW;
+	}
+	if (*len) {
+		m = chain_adj(m, *len);
+		*len = 0;
+	}
+	*fin = false;
+	return m;
+}
+
 static bool time_wait_reusable(const struct tcp_conn *c, const struct tcp_seg *s)
 {
 	if ((c->flags & CF_TS) && s->opt.has_ts)
@@ -1126,16 +1146,7 @@ static void conn_input(struct weft_worker *w, struct tcp_conn *c, struct tcp_seg
 		/* A closed window still takes ACKs and RSTs at RCV.NXT: keep the header, refuse the text. */
 		if (!ok && wnd == 0 && seq == c->rcv_nxt) {
 			ok = true;
-			if (len || fin) {
-				/* The text is refused like an out-of-window segment; the ACK says the window is shut. */
-				WEFT_CTR_ADD(w->ctr->drops[WEFT_DROP_TCP_OUT_OF_WINDOW], 1);
-				c->flags |= CF_ACK_NOW;
-			}
-			if (len) {
-				m = chain_adj(m, len);
-				len = 0;
-			}
-			fin = false;
+			m = refuse_text(w, c, m, &len, &fin);
 		}
 		/*
 		 * An old duplicate (its text ends at or below RCV.NXT) still carries
@@ -1151,13 +1162,7 @@ static void conn_input(struct weft_worker *w, struct tcp_conn *c, struct tcp_seg
 		    (c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 || c->state == TCP_FIN_WAIT_2 ||
 		     c->state == TCP_CLOSE_WAIT || c->state == TCP_CLOSING || c->state == TCP_LAST_ACK)) {
 			ok = true;
-			WEFT_CTR_ADD(w->ctr->drops[WEFT_DROP_TCP_OUT_OF_WINDOW], 1);
-			c->flags |= CF_ACK_NOW;
-			if (len) {
-				m = chain_adj(m, len);
-				len = 0;
-			}
-			fin = false;
+			m = refuse_text(w, c, m, &len, &fin);
 		}
 		if (!ok) {
 			if (s->flags & TCP_RST) {

@@ -1520,6 +1520,51 @@ static void sack_ack(struct th *h, struct th_peer *p, uint32_t b, uint32_t mss, 
 }
 
 /*
+ * 20 segments queued, the first 10 sent (NewReno: cwnd then ssthresh are
+ * predictable); S1-S3 SACKed: recovery starts and S0 goes again.
+ */
+static struct th *recovery_with_queue(struct th_peer *p, uint32_t *b)
+{
+	struct tcp_params prm;
+	th_params(&prm);
+	prm.cc = TCP_CC_NEWRENO;
+	struct th *h = th_new(&prm, 1);
+	const uint32_t mss = 1448;
+	static uint8_t buf[20 * 1448];
+
+	th_passive_open(h, p);
+	*b = p->ack;
+	th_pattern(buf, sizeof(buf), 0);
+	assert_int_equal(tcp_send(h->w, p->c, buf, sizeof(buf)), (int)sizeof(buf));
+	for (unsigned i = 0; i < 10; i++)
+		assert_int_equal(pop(h)->seq, *b + i * mss);
+	th_none(h);
+	const uint32_t sb[][2] = {{1, 4}};
+	sack_ack(h, p, *b, mss, 1, sb);
+	assert_int_equal(pop(h)->seq, *b);
+	th_none(h);
+	return h;
+}
+
+/* S0-S3 sent, S1 alone SACKed: too little for DupThresh. */
+static struct th *one_sacked_above_hole(struct th_peer *p, uint32_t *b)
+{
+	struct th *h = th_new(NULL, 1);
+	const uint32_t mss = 1448;
+	struct tcp_conn_info ci;
+
+	th_passive_open(h, p);
+	*b = p->ack;
+	send_and_pop(h, p, 4, mss);
+	const uint32_t sb[][2] = {{1, 2}};
+	sack_ack(h, p, *b, mss, 1, sb);
+	th_none(h);
+	tcp_conn_info(p->c, &ci);
+	assert_false(ci.in_recovery);
+	return h;
+}
+
+/*
  * After an RTO with SACK, the repair resends only what the peer lacks
  * (RFC 6675 5.1), slow-starting from one segment; go-back-N would resend
  * S2, S3 and S6, which the peer holds.
@@ -1576,27 +1621,13 @@ static void test_rto_keeps_sack_scoreboard(void **state)
  */
 static void test_lost_retransmission(void **state)
 {
-	struct tcp_params prm;
-	th_params(&prm);
-	prm.cc = TCP_CC_NEWRENO;
-	struct th *h = th_new(&prm, 1);
 	struct th_peer p = {.ts = true, .sack = true};
 	const uint32_t mss = 1448;
-	static uint8_t buf[20 * 1448];
+	uint32_t b;
 
 	(void)state;
-	th_passive_open(h, &p);
-	uint32_t b = p.ack;
-	th_pattern(buf, sizeof(buf), 0);
-	assert_int_equal(tcp_send(h->w, p.c, buf, sizeof(buf)), (int)sizeof(buf));
-	for (unsigned i = 0; i < 10; i++)
-		assert_int_equal(pop(h)->seq, b + i * mss);
-	th_none(h);
 	/* S0 lost: three segments SACKed above it start recovery; cwnd = ssthresh = 5 segments. */
-	const uint32_t sb1[][2] = {{1, 4}};
-	sack_ack(h, &p, b, mss, 1, sb1);
-	assert_int_equal(pop(h)->seq, b);
-	th_none(h);
+	struct th *h = recovery_with_queue(&p, &b);
 	/* All but S0 arrived: pipe is the retransmission, four new segments go. */
 	const uint32_t sb2[][2] = {{1, 10}};
 	sack_ack(h, &p, b, mss, 1, sb2);
@@ -1624,20 +1655,13 @@ static void test_lost_retransmission(void **state)
  */
 static void test_rack_reordering_timer(void **state)
 {
-	struct th *h = th_new(NULL, 1);
 	struct th_peer p = {.ts = true, .sack = true};
 	const uint32_t mss = 1448;
 	struct tcp_conn_info ci;
+	uint32_t b;
 
 	(void)state;
-	th_passive_open(h, &p);
-	uint32_t b = p.ack;
-	send_and_pop(h, &p, 4, mss);
-	const uint32_t sb[][2] = {{1, 2}};
-	sack_ack(h, &p, b, mss, 1, sb);
-	th_none(h);
-	tcp_conn_info(p.c, &ci);
-	assert_false(ci.in_recovery);
+	struct th *h = one_sacked_above_hole(&p, &b);
 	th_advance(h, 1);
 	assert_int_equal(pop(h)->seq, b);
 	/* No new data to send: the rescue retransmission of the tail (RFC 6675 4 rule 4). */
@@ -1658,17 +1682,13 @@ static void test_rack_reordering_timer(void **state)
 /* Reordering seen (an original filled a hole late): the window grows, no recovery for it. */
 static void test_rack_reordering_seen(void **state)
 {
-	struct th *h = th_new(NULL, 1);
 	struct th_peer p = {.ts = true, .sack = true};
 	const uint32_t mss = 1448;
 	struct tcp_conn_info ci;
+	uint32_t b;
 
 	(void)state;
-	th_passive_open(h, &p);
-	uint32_t b = p.ack;
-	send_and_pop(h, &p, 4, mss);
-	const uint32_t sb[][2] = {{1, 2}};
-	sack_ack(h, &p, b, mss, 1, sb);
+	struct th *h = one_sacked_above_hole(&p, &b);
 	/* S0 arrives late, before the window ends: reordering, not loss. */
 	p.ack = b + 2 * mss;
 	th_peer_send(h, &p, F_ACK, NULL, 0);
@@ -1727,26 +1747,13 @@ static void test_old_duplicate_ack_processed(void **state)
  */
 static void test_probe_in_recovery(void **state)
 {
-	struct tcp_params prm;
-	th_params(&prm);
-	prm.cc = TCP_CC_NEWRENO;
-	struct th *h = th_new(&prm, 1);
 	struct th_peer p = {.ts = true, .sack = true};
 	const uint32_t mss = 1448;
-	static uint8_t buf[20 * 1448];
 	struct tcp_conn_info ci;
+	uint32_t b;
 
 	(void)state;
-	th_passive_open(h, &p);
-	uint32_t b = p.ack;
-	th_pattern(buf, sizeof(buf), 0);
-	assert_int_equal(tcp_send(h->w, p.c, buf, sizeof(buf)), (int)sizeof(buf));
-	for (unsigned i = 0; i < 10; i++)
-		assert_int_equal(pop(h)->seq, b + i * mss);
-	const uint32_t sb[][2] = {{1, 4}};
-	sack_ack(h, &p, b, mss, 1, sb);
-	assert_int_equal(pop(h)->seq, b);
-	th_none(h);
+	struct th *h = recovery_with_queue(&p, &b);
 	tcp_conn_info(p.c, &ci);
 	uint32_t cwnd = ci.cwnd;
 	unsigned waited = 0;
