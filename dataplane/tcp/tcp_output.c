@@ -714,7 +714,15 @@ static bool output_sack_recovery(struct weft_worker *w, struct tcp_conn *c)
 		}
 		n = send_new(w, c, c->cwnd - pipe);
 		if (n == 0) {
-			n = rescue_rxt(w, c);
+			/*
+			 * The rescue retransmission only when loss probes are off: the
+			 * probe also runs in recovery and repairs a lost tail after
+			 * 2 SRTT of silence, while the rescue resends a tail that is
+			 * usually still in flight, at once, and on a path that does
+			 * not lose it twice starts a chain of retransmissions the
+			 * lost-retransmission rule then deems lost in turn.
+			 */
+			n = st->p.tlp ? 0 : rescue_rxt(w, c);
 			if (n == 0)
 				break;
 		}
