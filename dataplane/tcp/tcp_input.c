@@ -1109,8 +1109,16 @@ static void conn_input(struct weft_worker *w, struct tcp_conn *c, struct tcp_seg
 		s->seq = c->irs + 1;
 	}
 
-	/* RFC 7323 5.3 R1: PAWS, before the sequence check. */
-	if ((c->flags & CF_TS) && s->opt.has_ts && !(s->flags & TCP_RST) && seq_lt(s->opt.tsval, c->ts_recent)) {
+	/*
+	 * RFC 7323 5.3 R1: PAWS, before the sequence check, with a tolerance
+	 * of one tick of the peer's clock (as Linux's TCP_PAWS_WINDOW): a pure
+	 * ACK at RCV.NXT moves TS.Recent on, and a data segment sent just
+	 * before it but reordered behind it would otherwise be thrown away as
+	 * an old duplicate, to be sent again. Wrapped sequence numbers stay
+	 * far older than one tick.
+	 */
+	if ((c->flags & CF_TS) && s->opt.has_ts && !(s->flags & TCP_RST) &&
+	    (int32_t)(c->ts_recent - s->opt.tsval) > TCP_PAWS_WINDOW) {
 		if (st->now_ms - c->ts_recent_ms > TCP_PAWS_IDLE_MS) {
 			c->ts_recent = s->opt.tsval; /* R1: TS.Recent too old to be valid */
 		} else {

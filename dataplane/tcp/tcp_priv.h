@@ -64,6 +64,7 @@
 #define TCP_INIT_CWND_SEGS 10 /* RFC 6928 */
 #define TCP_COPY_MAX 256      /* payloads this small are copied into the header mbuf */
 #define TCP_PAWS_IDLE_MS (24ull * 24 * 3600 * 1000) /* RFC 7323 5.5: TS.Recent expires after 24 days */
+#define TCP_PAWS_WINDOW 1 /* ticks of the peer's timestamp clock PAWS forgives (reordering) */
 #define TCP_COOKIE_PERIOD_MS 64000u /* SYN cookie time slot; a cookie lives two of them */
 
 /* Sequence arithmetic modulo 2^32 (RFC 9293 3.4). */

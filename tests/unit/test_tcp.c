@@ -1837,6 +1837,17 @@ static void test_paws(void **state)
 	th_advance(h, 40);
 	o = pop(h);
 	assert_int_equal(o->tsecr, 5001);
+	/* One tick older than TS.Recent: reordered behind a newer segment, not an old duplicate. */
+	p.tsval = 5000;
+	th_peer_send(h, &p, F_ACK, "one", 3);
+	assert_int_equal(tcp_rx_ready(p.c), 6);
+	assert_int_equal(th_stats(h)->paws_rejects, 1);
+	/* Two ticks older: refused. */
+	p.tsval = 4999;
+	th_peer_send(h, &p, F_ACK, "two", 3);
+	assert_int_equal(tcp_rx_ready(p.c), 6);
+	assert_int_equal(th_stats(h)->paws_rejects, 2);
+	th_drain(h);
 	th_free(h);
 }
 
