@@ -555,8 +555,8 @@ bool tcp_sack_is_sacked(const struct tcp_conn *c, uint32_t seq);
 bool tcp_sack_reordered(const struct tcp_conn *c, const struct tcp_opts *o, uint32_t ack);
 /* A retransmission of [start, end) went out in recovery: track it. */
 void tcp_rxt_add(struct tcp_conn *c, uint32_t start, uint32_t end);
-/* After an ACK in recovery: move lost_below up, drop delivered retransmissions, mark lost ones. Returns how many were newly found lost. */
-unsigned tcp_loss_detect(struct tcp_conn *c);
+/* After an ACK in recovery: move lost_below up, drop delivered retransmissions, mark lost ones. */
+void tcp_loss_detect(struct tcp_conn *c);
 /* The oldest retransmission found lost: [*seq, *seq + *len) to send again (entry *i). */
 bool tcp_rxt_next_lost(const struct tcp_conn *c, unsigned *i, uint32_t *seq, uint32_t *len);
 void tcp_rxt_remove(struct tcp_conn *c, unsigned i);

@@ -234,15 +234,14 @@ static bool delivered(const struct tcp_conn *c, uint32_t s, uint32_t e)
 	return false;
 }
 
-unsigned tcp_loss_detect(struct tcp_conn *c)
+void tcp_loss_detect(struct tcp_conn *c)
 {
-	unsigned found = 0;
 	int last = -1;
 
 	if (seq_lt(c->lost_below, c->snd_una))
 		c->lost_below = c->snd_una;
 	if (c->recovery != TCP_REC_SACK && c->recovery != TCP_REC_LOSS)
-		return 0;
+		return;
 	uint32_t sacked_hi = c->sb_n ? c->sb[c->sb_n - 1].end : c->snd_una;
 
 	/* RFC 8985 6.2 step 4: no reordering seen, in recovery: a zero reordering window. */
@@ -260,13 +259,10 @@ unsigned tcp_loss_detect(struct tcp_conn *c)
 			last--;
 			continue;
 		}
-		if (!r->lost && ((int)i < last || seq_gt(sacked_hi, r->hi_orig))) {
+		if ((int)i < last || seq_gt(sacked_hi, r->hi_orig))
 			r->lost = 1;
-			found++;
-		}
 		i++;
 	}
-	return found;
 }
 
 bool tcp_rxt_next_lost(const struct tcp_conn *c, unsigned *i, uint32_t *seq, uint32_t *len)
